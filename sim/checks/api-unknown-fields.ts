@@ -1,0 +1,42 @@
+import type { Check } from '../check.js';
+import { skip } from '../check.js';
+import { containerPath } from '../pod.js';
+import type { Pod } from '../types.js';
+
+/**
+ * Before 1.30 the appArmorProfile fields do not exist in the API: the decoder drops them. With server-side field
+ * validation (beta, default Warn, since 1.25) the API answers with an `unknown field "<path>"` warning.
+ * Sources: KEP-2885 server-side unknown field validation (beta 1.25); k8s.io/api core/v1 types.go gains
+ * AppArmorProfile in kubernetes-1.30.0.
+ */
+const FIELDS_EXIST_FROM = 30;
+const UNKNOWN_FIELD_WARNINGS_FROM = 25;
+
+export const apiUnknownFields: Check = {
+  id: 'api-drop-unknown-apparmor-fields',
+  stage: 'apiserver',
+  component: 'apiserver',
+  versions: { from: 0, to: FIELDS_EXIST_FROM - 1 },
+  source: 'k8s.io/api core/v1 types.go (AppArmorProfile added in kubernetes-1.30.0); KEP-2885 fieldValidation=Warn default',
+  run(ctx, apiserver) {
+    const dropped: string[] = [];
+    if (ctx.pod.appArmorProfile) dropped.push('spec.securityContext.appArmorProfile');
+    for (const container of ctx.pod.containers) {
+      if (container.appArmorProfile) dropped.push(`${containerPath(ctx.pod, container)}.securityContext.appArmorProfile`);
+    }
+    if (dropped.length === 0) return skip('no appArmorProfile fields in the pod');
+    const pod: Pod = {
+      ...ctx.pod,
+      appArmorProfile: undefined,
+      containers: ctx.pod.containers.map((c) => ({ ...c, appArmorProfile: undefined })),
+    };
+    const warnings = apiserver >= UNKNOWN_FIELD_WARNINGS_FROM ? dropped.map((path) => `unknown field "${path}"`) : [];
+    return {
+      verdict: 'mutate',
+      detail: `appArmorProfile fields do not exist before 1.${FIELDS_EXIST_FROM}; the API server drops ${dropped.join(', ')}`,
+      pod,
+      warnings,
+      notes: [`the appArmorProfile fields are unknown to a 1.${apiserver} API server and are dropped; use the beta annotations`],
+    };
+  },
+};

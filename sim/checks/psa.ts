@@ -1,0 +1,148 @@
+import { forbiddenPodMessage } from '../apierrors.js';
+import type { Check } from '../check.js';
+import { skip } from '../check.js';
+import { gateEnabled } from '../feature-gates.js';
+import { ANNOTATION_PREFIX, podDisplayName } from '../pod.js';
+import type { Minor, Pod } from '../types.js';
+
+// Pod Security Admission (k8s.io/pod-security-admission), alpha in 1.22 behind PodSecurity (off), beta and on in
+// 1.23, GA in 1.25. Only the checks whose inputs the model has are evaluated: appArmorProfile and privileged.
+
+type Level = 'privileged' | 'baseline' | 'restricted';
+const LEVELS: readonly Level[] = ['privileged', 'baseline', 'restricted'];
+const LABEL_PREFIX = 'pod-security.kubernetes.io/';
+
+interface ModePolicy {
+  level: Level;
+  version: string;
+  labelError?: string;
+}
+
+/**
+ * api.PolicyToEvaluate: an unset label means privileged:latest; a label that does not parse falls back to
+ * restricted:latest ("If labels cannot be parsed correctly, the values of "restricted" and "latest" are used").
+ */
+export function policyForMode(labels: Readonly<Record<string, string>>, mode: 'enforce' | 'warn' | 'audit', cluster: Minor): ModePolicy {
+  const rawLevel = labels[LABEL_PREFIX + mode];
+  const rawVersion = labels[`${LABEL_PREFIX}${mode}-version`];
+  let level: Level = 'privileged';
+  let version = 'latest';
+  let labelError: string | undefined;
+  if (rawLevel !== undefined) {
+    if ((LEVELS as readonly string[]).includes(rawLevel)) level = rawLevel as Level;
+    else {
+      level = 'restricted';
+      labelError = `invalid ${LABEL_PREFIX}${mode} label value ${JSON.stringify(rawLevel)}`;
+    }
+  }
+  if (rawVersion !== undefined) {
+    const match = /^v1\.(\d+)$/.exec(rawVersion);
+    if (rawVersion === 'latest') version = 'latest';
+    else if (match) version = Number(match[1]) > cluster ? 'latest' : rawVersion;
+    else {
+      level = 'restricted';
+      version = 'latest';
+      labelError = `invalid ${LABEL_PREFIX}${mode}-version label value ${JSON.stringify(rawVersion)}`;
+    }
+  }
+  return { level, version, labelError };
+}
+
+interface PsaCheckResult {
+  reason: string;
+  detail: string;
+}
+
+function pluralize(singular: string, plural: string, count: number): string {
+  return count === 1 ? singular : plural;
+}
+
+function joinQuote(items: readonly string[]): string {
+  return items.map((item) => `"${item}"`).join(', ');
+}
+
+/** policy/check_appArmorProfile.go: annotations only until v0.29; fields too from v0.30 (k8s 1.30). */
+const CHECKS_FIELDS_FROM: Minor = 30;
+const ALLOWED_ANNOTATION_VALUES = (value: string) => value === '' || value === 'runtime/default' || value.startsWith('localhost/');
+
+export function appArmorProfileCheck(pod: Pod, cluster: Minor): PsaCheckResult | undefined {
+  const annotations = Object.entries(pod.annotations)
+    .filter(([key, value]) => key.startsWith(ANNOTATION_PREFIX) && !ALLOWED_ANNOTATION_VALUES(value))
+    .map(([key, value]) => `${key}="${value}"`)
+    .sort();
+  if (cluster < CHECKS_FIELDS_FROM) {
+    if (annotations.length === 0) return undefined;
+    return { reason: pluralize('forbidden AppArmor profile', 'forbidden AppArmor profiles', annotations.length), detail: annotations.join(', ') };
+  }
+  const badSetters: string[] = [];
+  const badValues = new Set<string>();
+  const allowedType = (type: string) => type === 'RuntimeDefault' || type === 'Localhost';
+  if (pod.appArmorProfile && !allowedType(pod.appArmorProfile.type)) {
+    badSetters.push('pod');
+    badValues.add(pod.appArmorProfile.type);
+  }
+  const badContainers = pod.containers.filter((c) => c.appArmorProfile && !allowedType(c.appArmorProfile.type));
+  for (const c of badContainers) badValues.add(c.appArmorProfile?.type ?? '');
+  if (badContainers.length > 0) {
+    badSetters.push(`${pluralize('container', 'containers', badContainers.length)} ${joinQuote(badContainers.map((c) => c.name))}`);
+  }
+  const badAnnotationValues = Object.entries(pod.annotations).filter(([key, value]) => key.startsWith(ANNOTATION_PREFIX) && !ALLOWED_ANNOTATION_VALUES(value));
+  if (badAnnotationValues.length > 0) {
+    badSetters.push(`${pluralize('annotation', 'annotations', badAnnotationValues.length)} ${badAnnotationValues.map(([k, v]) => `${k}="${v}"`).sort().join(', ')}`);
+    for (const [, v] of badAnnotationValues) badValues.add(v);
+  }
+  if (badSetters.length === 0) return undefined;
+  return {
+    reason: 'forbidden AppArmor profile',
+    detail: `${badSetters.join(' and ')} must not set AppArmor profile type to ${joinQuote([...badValues].sort())}`,
+  };
+}
+
+/** policy/check_privileged.go (baseline, all versions). */
+export function privilegedCheck(pod: Pod): PsaCheckResult | undefined {
+  const names = pod.containers.filter((c) => c.privileged).map((c) => c.name);
+  if (names.length === 0) return undefined;
+  return { reason: 'privileged', detail: `${pluralize('container', 'containers', names.length)} ${joinQuote(names)} must not set securityContext.privileged=true` };
+}
+
+function evaluate(pod: Pod, level: Level, cluster: Minor): PsaCheckResult[] {
+  if (level === 'privileged') return [];
+  return [privilegedCheck(pod), appArmorProfileCheck(pod, cluster)].filter((r): r is PsaCheckResult => r !== undefined);
+}
+
+function describeFailures(failures: readonly PsaCheckResult[]): string {
+  return failures.map((f) => `${f.reason} (${f.detail})`).join(', ');
+}
+
+export const podSecurityAdmission: Check = {
+  id: 'admission-pod-security',
+  stage: 'admission',
+  component: 'apiserver',
+  versions: { from: 22 },
+  source: 'kubernetes/pod-security-admission policy/check_appArmorProfile.go, check_privileged.go, admission/admission.go',
+  run(ctx, cluster) {
+    if (!gateEnabled(ctx.cluster.featureGates, 'PodSecurity', cluster)) return skip(`PodSecurity feature gate off in 1.${cluster}`);
+    const labels = ctx.cluster.namespace.labels;
+    if (!Object.keys(labels).some((k) => k.startsWith(LABEL_PREFIX))) return skip('namespace has no pod-security.kubernetes.io labels (privileged)');
+    const warnings: string[] = [];
+    const notes: string[] = [];
+    const warn = policyForMode(labels, 'warn', cluster);
+    const warnFailures = evaluate(ctx.pod, warn.level, cluster);
+    if (warnFailures.length > 0) warnings.push(`would violate PodSecurity "${warn.level}:${warn.version}": ${describeFailures(warnFailures)}`);
+    const enforce = policyForMode(labels, 'enforce', cluster);
+    if (enforce.labelError) notes.push(`${enforce.labelError}: Pod Security Admission evaluates restricted:latest`);
+    if (enforce.level === 'restricted' || warn.level === 'restricted') {
+      notes.push('only the privileged and appArmorProfile checks of Pod Security Admission are modelled; restricted has more');
+    }
+    const failures = evaluate(ctx.pod, enforce.level, cluster);
+    if (failures.length === 0) return { verdict: 'pass', detail: `allowed by PodSecurity "${enforce.level}:${enforce.version}"`, warnings, notes };
+    const cause = `violates PodSecurity "${enforce.level}:${enforce.version}": ${describeFailures(failures)}`;
+    return {
+      verdict: 'fail',
+      detail: cause,
+      warnings,
+      notes,
+      refusal: { outcome: 'Forbidden', reason: 'Forbidden', message: forbiddenPodMessage(podDisplayName(ctx.pod), cause) },
+    };
+  },
+};

@@ -1,0 +1,81 @@
+import type { FieldError } from '../apierrors.js';
+import { aggregate, formatFieldError, forbiddenPodMessage, goQuote } from '../apierrors.js';
+import type { Check } from '../check.js';
+import { skip } from '../check.js';
+import { annotationKey, podDisplayName } from '../pod.js';
+import type { Container, Minor, Pod, PodSecurityPolicyFacts } from '../types.js';
+
+/**
+ * PodSecurityPolicy's AppArmor strategy, pkg/security/podsecuritypolicy/apparmor/strategy.go (PR #30183, 1.4), in the
+ * PodSecurityPolicy admission plugin until its removal in 1.25 (#109798). Mutating admission: it runs before the
+ * pod strategy and validation.
+ */
+const PSP_REMOVED_IN: Minor = 25;
+/** From 1.9 the plugin prefers policies that admit the pod without changing it (#52849), then by name. */
+const PREFERS_NON_MUTATING_FROM: Minor = 9;
+
+interface PolicyVerdict {
+  policy: PodSecurityPolicyFacts;
+  errors: FieldError[];
+  pod: Pod;
+  mutated: boolean;
+}
+
+function evaluatePolicy(policy: PodSecurityPolicyFacts, pod: Pod): PolicyVerdict {
+  const annotations: Record<string, string> = { ...pod.annotations };
+  let mutated = false;
+  const containers = pod.containers.filter((c: Container) => c.kind !== 'ephemeralContainers');
+  if (policy.defaultProfileName) {
+    for (const container of containers) {
+      const key = annotationKey(container.name);
+      if (!annotations[key]) {
+        annotations[key] = policy.defaultProfileName;
+        mutated = true;
+      }
+    }
+  }
+  const errors: FieldError[] = [];
+  if (policy.allowedProfileNames !== undefined) {
+    const allowed = new Set(policy.allowedProfileNames.split(','));
+    for (const container of containers) {
+      const key = annotationKey(container.name);
+      const field = `metadata.annotations[${key}]`;
+      const profile = annotations[key] ?? '';
+      if (profile === '') {
+        errors.push({ type: 'Forbidden', field, detail: 'AppArmor profile must be set' });
+      } else if (!allowed.has(profile)) {
+        errors.push({ type: 'Forbidden', field, detail: `${profile} is not an allowed profile. Allowed values: ${goQuote(policy.allowedProfileNames)}` });
+      }
+    }
+  }
+  return { policy, errors, pod: mutated ? { ...pod, annotations } : pod, mutated };
+}
+
+export const podSecurityPolicy: Check = {
+  id: 'admission-podsecuritypolicy-apparmor',
+  stage: 'admission',
+  component: 'apiserver',
+  versions: { from: 4, to: PSP_REMOVED_IN - 1 },
+  source: 'k8s/k8s pkg/security/podsecuritypolicy/apparmor/strategy.go; plugin/pkg/admission/security/podsecuritypolicy/admission.go',
+  run(ctx, apiserver) {
+    const policies = [...ctx.cluster.podSecurityPolicies].sort((a, b) => a.name.localeCompare(b.name));
+    if (policies.length === 0) return skip('no PodSecurityPolicies given (admission plugin not in use)');
+    const verdicts = policies.map((policy) => evaluatePolicy(policy, ctx.pod));
+    const admitting = verdicts.filter((v) => v.errors.length === 0);
+    const chosen = apiserver >= PREFERS_NON_MUTATING_FROM ? (admitting.find((v) => !v.mutated) ?? admitting[0]) : admitting[0];
+    if (chosen) {
+      return {
+        verdict: chosen.mutated ? 'mutate' : 'pass',
+        detail: `admitted by PodSecurityPolicy ${chosen.policy.name}${chosen.mutated ? ' (default AppArmor profile added)' : ''}`,
+        pod: chosen.pod,
+      };
+    }
+    const errors = verdicts.flatMap((v) => v.errors.map((e) => formatFieldError(e, apiserver)));
+    return {
+      verdict: 'fail',
+      detail: `no PodSecurityPolicy admits the pod: ${errors.join('; ')}`,
+      refusal: { outcome: 'Forbidden', reason: 'Forbidden', message: forbiddenPodMessage(podDisplayName(ctx.pod), `unable to validate against any pod security policy: [${errors.join(' ')}]`) },
+    };
+  },
+};
+void aggregate;

@@ -1,0 +1,42 @@
+import { LOCALHOST_PREFIX, RUNTIME_DEFAULT, UNCONFINED } from '../profile.js';
+import type { RuntimeModel } from './runtime.js';
+
+/** containerd CRI plugin: default profile name, containerd internal/cri/sputil/apparmor_linux.go (pkg/cri before 2.0). */
+export const CONTAINERD_DEFAULT_PROFILE = 'cri-containerd.apparmor.d';
+
+/**
+ * Kubelet 1.32+ is paired with containerd 2.x in the model (kind node images since 1.32 ship it), whose error chain
+ * adds "failed to generate spec opts: " (containerd v2.0.0 internal/cri/server/container_create.go).
+ */
+const CONTAINERD_2_FROM_KUBELET = 32;
+
+function specError(kubelet: number, inner: string): string {
+  const opts = kubelet >= CONTAINERD_2_FROM_KUBELET ? 'failed to generate spec opts: ' : '';
+  return `failed to generate container "<container-id>" spec: ${opts}failed to generate apparmor spec opts: ${inner}`;
+}
+
+export const containerd: RuntimeModel = {
+  name: 'containerd',
+  source: 'containerd/containerd generateApparmorSpecOpts (v1.4+ pkg/cri/server/container_create_linux.go; v2 internal/cri/sputil/apparmor_linux.go)',
+  apply(request, container, node, kubelet) {
+    const value = request ?? '';
+    if (!node.appArmorEnabled) {
+      if (value === '' || value === UNCONFINED) return { ok: true, profile: null, detail: 'host AppArmor off: no profile' };
+      return { ok: false, message: specError(kubelet, 'apparmor is not supported'), detail: 'host AppArmor off and a profile was requested', verified: false };
+    }
+    if (value === UNCONFINED) return { ok: true, profile: null, detail: 'unconfined: no profile' };
+    if (value === '' || value === RUNTIME_DEFAULT) {
+      if (container.privileged) return { ok: true, profile: null, detail: 'runtime default is not applied to privileged containers' };
+      return { ok: true, profile: CONTAINERD_DEFAULT_PROFILE, detail: `runtime default: ${CONTAINERD_DEFAULT_PROFILE}` };
+    }
+    if (value.startsWith(LOCALHOST_PREFIX)) {
+      const name = value.slice(LOCALHOST_PREFIX.length);
+      if (name === '') return { ok: false, message: specError(kubelet, 'nil apparmor profile is not supported'), detail: 'empty localhost name', verified: false };
+      if (!node.profiles.some((p) => p.name === name)) {
+        return { ok: false, message: specError(kubelet, `apparmor profile not found ${name}`), detail: `localhost profile ${name} is not loaded`, verified: true };
+      }
+      return { ok: true, profile: name, detail: `localhost profile ${name}` };
+    }
+    return { ok: false, message: specError(kubelet, 'unsupported apparmor profile type'), detail: `unknown request ${value}`, verified: false };
+  },
+};

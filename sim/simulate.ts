@@ -1,0 +1,160 @@
+import type { FieldError } from './apierrors.js';
+import { invalidPodMessage } from './apierrors.js';
+import type { Check, CheckContext, CheckResult, Refusal } from './check.js';
+import { apiDropDisabled } from './checks/api-drop-disabled.js';
+import { apiPreAppArmor } from './checks/api-pre-apparmor.js';
+import { apiAppArmorVersionSkew } from './checks/api-sync.js';
+import { apiUnknownFields } from './checks/api-unknown-fields.js';
+import { apiValidateAnnotations } from './checks/api-validate-annotations.js';
+import { apiValidateFields } from './checks/api-validate-fields.js';
+import { apiValidateAnnotationFieldMatch } from './checks/api-validate-match.js';
+import { apiValidateWindows } from './checks/api-validate-windows.js';
+import { apiValidateEphemeralFields, runtimeStartEphemeral } from './checks/ephemeral.js';
+import { appArmorRequired, kubeletProfileRequest } from './checks/kubelet-common.js';
+import { kubeletFeatureGate, kubeletKernelEnabled, kubeletLinuxBuild, kubeletRuntimeSupport } from './checks/kubelet-host.js';
+import { kubeletEmptyLocalhost, kubeletProfileFormat, kubeletProfileLoaded } from './checks/kubelet-profiles.js';
+import { podSecurityAdmission } from './checks/psa.js';
+import { podSecurityPolicy } from './checks/psp.js';
+import { runtimeApplyProfile } from './checks/runtime-apply.js';
+import { podDisplayName } from './pod.js';
+import type { ContainerResult, Decision, Pod, SimInput, Stage, TraceEntry } from './types.js';
+import { formatRange, inRange } from './version.js';
+
+/**
+ * The order the real components run in: mutating admission (PodSecurityPolicy), the pod strategy's PrepareForCreate
+ * (field drops, annotation/field sync), validation, validating admission (Pod Security Admission), kubelet admission
+ * (host checks in validateHost order, then per-container checks), and the runtime.
+ */
+export const CREATE_PIPELINE: readonly Check[] = [
+  apiPreAppArmor,
+  podSecurityPolicy,
+  apiUnknownFields,
+  apiDropDisabled,
+  apiAppArmorVersionSkew,
+  apiValidateAnnotations,
+  apiValidateFields,
+  apiValidateWindows,
+  apiValidateAnnotationFieldMatch,
+  podSecurityAdmission,
+  kubeletFeatureGate,
+  kubeletLinuxBuild,
+  kubeletKernelEnabled,
+  kubeletRuntimeSupport,
+  kubeletProfileFormat,
+  kubeletProfileLoaded,
+  kubeletEmptyLocalhost,
+  runtimeApplyProfile,
+];
+
+/** Ephemeral containers join a running pod through the ephemeralcontainers subresource. */
+export const EPHEMERAL_PIPELINE: readonly Check[] = [apiValidateEphemeralFields, podSecurityAdmission, runtimeStartEphemeral];
+
+const MODEL_NOTE = 'apparmor-sim: ';
+
+interface RunState {
+  pod: Pod;
+  warnings: string[];
+  notes: string[];
+  trace: TraceEntry[];
+  containers: ContainerResult[];
+  storedPod: Pod | null;
+}
+
+function runChecks(checks: readonly Check[], input: SimInput, state: RunState, submitted: Pod, phase: string): { refusal: Refusal; stage: Stage } | undefined {
+  let pendingErrors: FieldError[] = [];
+  let pendingSources: string[] = [];
+  const flushValidation = (): { refusal: Refusal; stage: Stage } | undefined => {
+    if (pendingErrors.length === 0) return undefined;
+    const message = invalidPodMessage(podDisplayName(state.pod), pendingErrors, input.cluster.version);
+    state.trace.push({ check: 'api-validation-result', stage: 'apiserver', component: `apiserver 1.${input.cluster.version}`, verdict: 'fail', detail: `422 Invalid from ${pendingSources.join(', ')}`, source: 'k8s.io/apimachinery pkg/api/errors errors.NewInvalid' });
+    pendingErrors = [];
+    pendingSources = [];
+    return { refusal: { outcome: 'Forbidden', reason: 'Invalid', message }, stage: 'apiserver' };
+  };
+
+  for (const check of checks) {
+    if (!check.validation) {
+      const refused = flushValidation();
+      if (refused) return refused;
+    }
+    const version = check.component === 'apiserver' ? input.cluster.version : input.node.kubeletVersion;
+    const component = `${check.component} 1.${version}`;
+    if (!inRange(version, check.versions)) {
+      state.trace.push({ check: check.id, stage: check.stage, component, verdict: 'skip', detail: `${phase}not in 1.${version} (exists in ${formatRange(check.versions)})`, source: check.source });
+      continue;
+    }
+    const ctx: CheckContext = { cluster: input.cluster, node: input.node, pod: state.pod, submitted };
+    let result: CheckResult;
+    try {
+      result = check.run(ctx, version);
+    } catch (error) {
+      // A check that throws is a model bug; surface it as a decision rather than crash the caller.
+      result = { verdict: 'info', detail: `internal error in ${check.id}: ${error instanceof Error ? error.message : String(error)}`, notes: [`internal error in check ${check.id}; please report it`] };
+    }
+    state.trace.push({ check: check.id, stage: check.stage, component, verdict: result.verdict, detail: phase + result.detail, source: result.source ?? check.source });
+    if (result.pod) state.pod = result.pod;
+    if (result.warnings) state.warnings.push(...result.warnings);
+    if (result.notes) state.notes.push(...result.notes);
+    if (result.containers) state.containers.push(...result.containers);
+    if (result.fieldErrors?.length) {
+      pendingErrors.push(...result.fieldErrors);
+      pendingSources.push(check.id);
+    }
+    if (result.refusal) return { refusal: result.refusal, stage: check.stage };
+    if (check.stage === 'admission' || check.stage === 'kubelet') state.storedPod ??= state.pod;
+  }
+  return flushValidation();
+}
+
+/** Decides what happens to one pod on one node of one cluster. Total: every input gets exactly one decision. */
+export function simulate(input: SimInput): Decision {
+  const submitted = input.pod;
+  const createdPod: Pod = { ...submitted, containers: submitted.containers.filter((c) => c.kind !== 'ephemeralContainers') };
+  const ephemeral = submitted.containers.filter((c) => c.kind === 'ephemeralContainers');
+  const state: RunState = { pod: createdPod, warnings: [], notes: [], trace: [], containers: [], storedPod: null };
+
+  let refused = runChecks(CREATE_PIPELINE, input, state, submitted, '');
+  if (!refused && ephemeral.length > 0) {
+    state.storedPod = state.pod;
+    state.pod = { ...state.pod, containers: [...state.pod.containers, ...ephemeral] };
+    refused = runChecks(EPHEMERAL_PIPELINE, input, state, submitted, 'ephemeral containers: ');
+    if (refused?.stage === 'apiserver' || refused?.stage === 'admission') {
+      state.notes.push('the ephemeral containers were refused; the pod itself runs');
+    }
+  }
+  const requirement = appArmorRequired({ cluster: input.cluster, node: input.node, pod: state.pod, submitted }, input.node.kubeletVersion);
+  if (requirement.orderDependent && input.node.kubeletVersion >= 9) {
+    state.notes.push('the pod mixes "unconfined" with other AppArmor annotations; a real kubelet decides whether it requires AppArmor from the first annotation in Go map order (random), the model assumes it does');
+  }
+
+  const containers = refused && refused.stage !== 'runtime' ? unstartedContainers(state, input, refused.refusal.outcome) : state.containers;
+  const storedPod = refused && (refused.stage === 'apiserver' || refused.stage === 'admission') && ephemeral.length === 0 ? null : (state.storedPod ?? state.pod);
+  return {
+    outcome: refused ? refused.refusal.outcome : 'Run',
+    stage: refused ? refused.stage : 'runtime',
+    reason: refused ? refused.refusal.reason : '',
+    message: refused ? refused.refusal.message : '',
+    warnings: [...state.warnings, ...state.notes.map((note) => MODEL_NOTE + note)],
+    storedPod,
+    containers,
+    trace: state.trace,
+  };
+}
+
+function unstartedContainers(state: RunState, input: SimInput, outcome: Decision['outcome']): ContainerResult[] {
+  const pod = state.pod;
+  return [...state.containers, ...pod.containers.filter((c) => !state.containers.some((r) => r.name === c.name)).map((container): ContainerResult => {
+    const request = kubeletProfileRequest(pod, container, input.node.kubeletVersion);
+    const blocked = outcome === 'Blocked' && container.kind !== 'ephemeralContainers';
+    return {
+      name: container.name,
+      kind: container.kind,
+      requested: request?.value ?? null,
+      requestedBy: request?.by ?? 'none',
+      appliedProfile: null,
+      procAttrCurrent: null,
+      state: blocked ? 'Waiting' : 'NotCreated',
+      waitingReason: blocked ? 'Blocked' : undefined,
+    };
+  })];
+}
