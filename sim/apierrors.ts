@@ -6,7 +6,8 @@ export type FieldError =
   | { type: 'Forbidden'; field: string; detail: string }
   | { type: 'Required'; field: string; detail: string }
   | { type: 'NotSupported'; field: string; value: string; supported: readonly string[] }
-  | { type: 'TooLong'; field: string; maxLength: number };
+  /** `maxLengthHelper`: the caller used field.TooLongMaxLength (1.24+), worded differently until 1.31. */
+  | { type: 'TooLong'; field: string; maxLength: number; maxLengthHelper?: boolean };
 
 /** Go's %q for the strings the model quotes (valid UTF-8; control characters escaped as Go does). */
 export function goQuote(value: string): string {
@@ -25,10 +26,18 @@ export function goQuote(value: string): string {
 }
 
 /**
- * The "Too long" detail changed wording: "must have at most %d bytes" up to 1.31 and "may not be more than %d bytes"
- * from 1.32 (apimachinery field/errors.go TooLong, reworded with the declarative-validation message cleanup).
+ * apimachinery field/errors.go: TooLong said "must have at most %d characters" until 1.16 and "... bytes" from 1.17
+ * (commit 0560dfa3); TooLongMaxLength (added 1.24) said "may not be longer than %d"; from 1.32 both say
+ * "may not be more than %d bytes" (TooLongMaxLength became an alias of TooLong, commit 51cdbebd).
  */
+const TOO_LONG_IN_BYTES_FROM: Minor = 17;
 const TOO_LONG_REWORDED_IN: Minor = 32;
+
+function tooLongDetail(maxLength: number, maxLengthHelper: boolean, apiserver: Minor): string {
+  if (apiserver >= TOO_LONG_REWORDED_IN) return `may not be more than ${maxLength} bytes`;
+  if (maxLengthHelper) return `may not be longer than ${maxLength}`;
+  return apiserver >= TOO_LONG_IN_BYTES_FROM ? `must have at most ${maxLength} bytes` : `must have at most ${maxLength} characters`;
+}
 
 /** field.Error.Error() = "<field>: <ErrorBody>", ErrorBody per apimachinery field/errors.go. */
 export function formatFieldError(error: FieldError, apiserver: Minor): string {
@@ -42,9 +51,7 @@ export function formatFieldError(error: FieldError, apiserver: Minor): string {
     case 'NotSupported':
       return `${error.field}: Unsupported value: ${goQuote(error.value)}: supported values: ${error.supported.map(goQuote).join(', ')}`;
     case 'TooLong':
-      return apiserver >= TOO_LONG_REWORDED_IN
-        ? `${error.field}: Too long: may not be more than ${error.maxLength} bytes`
-        : `${error.field}: Too long: must have at most ${error.maxLength} bytes`;
+      return `${error.field}: Too long: ${tooLongDetail(error.maxLength, error.maxLengthHelper === true, apiserver)}`;
   }
 }
 

@@ -4,7 +4,6 @@ import { isMap } from '../../sim/pod.js';
 import type { ClusterFacts, FeatureGates, LoadedProfile, Minor, NodeFacts, PodSecurityPolicyFacts, ProfileMode, RuntimeName } from '../../sim/types.js';
 import { PROFILE_MODES, RUNTIME_NAMES } from '../../sim/types.js';
 import { describeType, parseVersion } from '../../sim/version.js';
-import { loadProfileFiles } from '../profile-files.js';
 import type { InputError, YamlDocument } from './source.js';
 
 export type Path = (string | number)[];
@@ -154,6 +153,8 @@ export async function readNode(reader: Reader, value: unknown, path: Path, defau
     return file ? [resolve(dirname(reader.doc.file), file)] : [];
   });
   if (profileFiles.length > 0) {
+    // Imported on demand: profile validation may pull in a process runner that `dry-run` must not pay for at start-up.
+    const { loadProfileFiles } = await import('../profile-files.js');
     const loaded = await loadProfileFiles(profileFiles);
     if ('errors' in loaded) {
       for (const error of loaded.errors) reader.errors.push({ file: error.file, line: error.line, message: error.message });

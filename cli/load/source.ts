@@ -1,6 +1,6 @@
 import { readFileSync, statSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type EmptyStream, type Node as YamlNode } from 'yaml';
 
 /** A problem with user input: reported as `file:line:column: message`, exit code 2. */
 export interface InputError {
@@ -91,7 +91,8 @@ export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
     throw new InputFailure([{ file, message: `input is ${text.length} characters, over the ${LIMITS.maxFileBytes} limit` }]);
   }
   const lineCounter = new LineCounter();
-  let docs: ReturnType<typeof parseAllDocuments>;
+  // Declared rather than ReturnType<typeof parseAllDocuments>, which loses the Parsed document type.
+  let docs: Document.Parsed[] | EmptyStream;
   try {
     docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
   } catch (error) {

@@ -25,7 +25,7 @@ export function appArmorFieldErrors(profile: AppArmorProfileField, path: string)
         errors.push({ type: 'Required', field: at('localhostProfile'), detail: 'must be set when AppArmor type is Localhost' });
       }
       if (new TextEncoder().encode(name).length > MAX_LOCALHOST_PROFILE_LENGTH) {
-        errors.push({ type: 'TooLong', field: at('localhostProfile'), maxLength: MAX_LOCALHOST_PROFILE_LENGTH });
+        errors.push({ type: 'TooLong', field: at('localhostProfile'), maxLength: MAX_LOCALHOST_PROFILE_LENGTH, maxLengthHelper: true });
       }
       break;
     }

@@ -1,4 +1,4 @@
-import { forbiddenPodMessage } from '../apierrors.js';
+import { forbiddenPodMessage, goQuote } from '../apierrors.js';
 import type { Check } from '../check.js';
 import { skip } from '../check.js';
 import { gateEnabled } from '../feature-gates.js';
@@ -66,35 +66,36 @@ const CHECKS_FIELDS_FROM: Minor = 30;
 const ALLOWED_ANNOTATION_VALUES = (value: string) => value === '' || value === 'runtime/default' || value.startsWith('localhost/');
 
 export function appArmorProfileCheck(pod: Pod, cluster: Minor): PsaCheckResult | undefined {
+  // fmt.Sprintf("%s=%q", k, v), sorted, in every version.
   const annotations = Object.entries(pod.annotations)
     .filter(([key, value]) => key.startsWith(ANNOTATION_PREFIX) && !ALLOWED_ANNOTATION_VALUES(value))
-    .map(([key, value]) => `${key}="${value}"`)
+    .map(([key, value]) => `${key}=${goQuote(value)}`)
     .sort();
+  const reason = (count: number) => pluralize('forbidden AppArmor profile', 'forbidden AppArmor profiles', count);
   if (cluster < CHECKS_FIELDS_FROM) {
     if (annotations.length === 0) return undefined;
-    return { reason: pluralize('forbidden AppArmor profile', 'forbidden AppArmor profiles', annotations.length), detail: annotations.join(', ') };
+    return { reason: reason(annotations.length), detail: annotations.join(', ') };
   }
+  // appArmorProfileV1Dot0 (v0.30+): setters are "pod", `container(s) "a", "b"`, "annotation(s)"; the bad values are
+  // the sorted field types followed by the sorted annotation entries, all through joinQuote.
   const badSetters: string[] = [];
-  const badValues = new Set<string>();
+  const badTypes = new Set<string>();
   const allowedType = (type: string) => type === 'RuntimeDefault' || type === 'Localhost';
   if (pod.appArmorProfile && !allowedType(pod.appArmorProfile.type)) {
     badSetters.push('pod');
-    badValues.add(pod.appArmorProfile.type);
+    badTypes.add(pod.appArmorProfile.type);
   }
   const badContainers = pod.containers.filter((c) => c.appArmorProfile && !allowedType(c.appArmorProfile.type));
-  for (const c of badContainers) badValues.add(c.appArmorProfile?.type ?? '');
+  for (const c of badContainers) badTypes.add(c.appArmorProfile?.type ?? '');
   if (badContainers.length > 0) {
     badSetters.push(`${pluralize('container', 'containers', badContainers.length)} ${joinQuote(badContainers.map((c) => c.name))}`);
   }
-  const badAnnotationValues = Object.entries(pod.annotations).filter(([key, value]) => key.startsWith(ANNOTATION_PREFIX) && !ALLOWED_ANNOTATION_VALUES(value));
-  if (badAnnotationValues.length > 0) {
-    badSetters.push(`${pluralize('annotation', 'annotations', badAnnotationValues.length)} ${badAnnotationValues.map(([k, v]) => `${k}="${v}"`).sort().join(', ')}`);
-    for (const [, v] of badAnnotationValues) badValues.add(v);
-  }
+  if (annotations.length > 0) badSetters.push(pluralize('annotation', 'annotations', annotations.length));
   if (badSetters.length === 0) return undefined;
+  const badValues = [...[...badTypes].sort(), ...annotations];
   return {
-    reason: 'forbidden AppArmor profile',
-    detail: `${badSetters.join(' and ')} must not set AppArmor profile type to ${joinQuote([...badValues].sort())}`,
+    reason: reason(badValues.length),
+    detail: `${badSetters.join(' and ')} must not set AppArmor profile type to ${joinQuote(badValues)}`,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { FieldError } from '../apierrors.js';
-import { aggregate, formatFieldError, forbiddenPodMessage, goQuote } from '../apierrors.js';
+import { formatFieldError, forbiddenPodMessage, goQuote } from '../apierrors.js';
 import type { Check } from '../check.js';
 import { skip } from '../check.js';
 import { annotationKey, podDisplayName } from '../pod.js';
@@ -11,6 +11,12 @@ import type { Container, Minor, Pod, PodSecurityPolicyFacts } from '../types.js'
  * pod strategy and validation.
  */
 const PSP_REMOVED_IN: Minor = 25;
+/**
+ * admission.go wraps the field.ErrorList (printed by %v: `[e1 e2]`) as "unable to validate against any pod security
+ * policy: %v" (seen through 1.16) and later as "PodSecurityPolicy: unable to admit pod: %v" (seen in 1.20,
+ * submariner#1736, and in the last release). The switch is not pinned closer than 1.17-1.20; 1.19 is assumed.
+ */
+const ADMIT_POD_WORDING_FROM: Minor = 19;
 /** From 1.9 the plugin prefers policies that admit the pod without changing it (#52849), then by name. */
 const PREFERS_NON_MUTATING_FROM: Minor = 9;
 
@@ -39,7 +45,8 @@ function evaluatePolicy(policy: PodSecurityPolicyFacts, pod: Pod): PolicyVerdict
     const allowed = new Set(policy.allowedProfileNames.split(','));
     for (const container of containers) {
       const key = annotationKey(container.name);
-      const field = `metadata.annotations[${key}]`;
+      // field.NewPath("pod", "metadata", "annotations").Key(...) in strategy.go, every version.
+      const field = `pod.metadata.annotations[${key}]`;
       const profile = annotations[key] ?? '';
       if (profile === '') {
         errors.push({ type: 'Forbidden', field, detail: 'AppArmor profile must be set' });
@@ -74,8 +81,7 @@ export const podSecurityPolicy: Check = {
     return {
       verdict: 'fail',
       detail: `no PodSecurityPolicy admits the pod: ${errors.join('; ')}`,
-      refusal: { outcome: 'Forbidden', reason: 'Forbidden', message: forbiddenPodMessage(podDisplayName(ctx.pod), `unable to validate against any pod security policy: [${errors.join(' ')}]`) },
+      refusal: { outcome: 'Forbidden', reason: 'Forbidden', message: forbiddenPodMessage(podDisplayName(ctx.pod), `${apiserver >= ADMIT_POD_WORDING_FROM ? 'PodSecurityPolicy: unable to admit pod' : 'unable to validate against any pod security policy'}: [${errors.join(' ')}]`) },
     };
   },
 };
-void aggregate;

@@ -3,7 +3,7 @@ import { findLoaded } from '../profile.js';
 import { containerd } from '../runtimes/containerd.js';
 import { crio } from '../runtimes/cri-o.js';
 import { docker, rkt } from '../runtimes/docker.js';
-import type { RuntimeModel } from '../runtimes/runtime.js';
+import type { RuntimeApplication, RuntimeModel } from '../runtimes/runtime.js';
 import type { Container, ContainerResult, Minor, NodeFacts, Pod, RuntimeName } from '../types.js';
 import { kubeletProfileRequest } from './kubelet-common.js';
 
@@ -31,6 +31,12 @@ export function procAttrCurrent(profile: string | null, node: NodeFacts): string
   return `${profile} (${findLoaded(node.profiles, profile)?.mode ?? 'enforce'})`;
 }
 
+/**
+ * Windows containers have no AppArmor: containerd's CRI plugin sets it only in container_create_linux.go, and the
+ * Windows kubelet registers no AppArmor admit handler (#93220, 1.20).
+ */
+const WINDOWS_APPLIES_NOTHING: RuntimeApplication = { ok: true, profile: null, detail: 'Windows node: no AppArmor profile is applied (containerd container_create_windows.go)' };
+
 export interface RuntimeRun {
   results: ContainerResult[];
   failure?: { container: Container; message: string; verified: boolean };
@@ -51,7 +57,7 @@ export function runContainers(pod: Pod, containers: readonly Container[], node: 
       results.push({ ...base, appliedProfile: null, procAttrCurrent: null, state: 'NotCreated' });
       continue;
     }
-    const applied = model.apply(request?.value, container, node, kubelet);
+    const applied = node.os === 'windows' ? WINDOWS_APPLIES_NOTHING : model.apply(request?.value, container, node, kubelet);
     details.push(`${container.name}: ${applied.detail}`);
     if (!applied.ok) {
       failure ??= { container, message: applied.message, verified: applied.verified };

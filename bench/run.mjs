@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// Benchmark for the dry-run path (`npm run bench`, after a build). Targets:
+//   10,000-pod file:  dry-run --output json  <= 1.5x  parsing the same file with the yaml package alone
+//   cold start:       dry-run of one pod      <= 2.5x  `node -e 0`
+//   peak RSS of the 10,000-pod dry-run        <= 1 GiB
+// Exits 1 when a target is missed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin', 'apparmor-sim.js');
+const POD_COUNT = 10_000;
+const TARGETS = { throughput: 1.5, coldStart: 2.5, rssBytes: 1024 ** 3 };
+
+const dir = mkdtempSync(join(tmpdir(), 'apparmor-sim-bench-'));
+try {
+  process.exitCode = run() ? 0 : 1;
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function run() {
+  const bigFile = join(dir, 'pods.yaml');
+  const onePod = join(dir, 'one-pod.yaml');
+  writeFileSync(bigFile, generatePods(POD_COUNT));
+  writeFileSync(onePod, generatePods(1));
+  const baselineScript = `const {parseAllDocuments}=require('yaml');const t=require('fs').readFileSync(${JSON.stringify(bigFile)},'utf8');parseAllDocuments(t).map(d=>d.toJS());`;
+
+  // Both runs must succeed before their times mean anything.
+  check('baseline', runOnce(process.execPath, ['-e', baselineScript]), [0]);
+  check('dry-run', runOnce(process.execPath, [BIN, 'dry-run', bigFile, '--output', 'json']), [0, 1]);
+
+  console.log(`dry-run throughput: ${POD_COUNT} pods, median of 3 runs`);
+  const baseline = median(3, () => runOnce(process.execPath, ['-e', baselineScript]).ms);
+  const dryRun = median(3, () => runOnce(process.execPath, [BIN, 'dry-run', bigFile, '--output', 'json']).ms);
+  const ok1 = report('yaml parse only', baseline, 'dry-run --output json', dryRun, TARGETS.throughput);
+
+  console.log('cold start: one pod, median of 10 runs');
+  const bare = median(10, () => runOnce(process.execPath, ['-e', '0']).ms);
+  const cold = median(10, () => runOnce(process.execPath, [BIN, 'dry-run', onePod]).ms);
+  const ok2 = report('node -e 0', bare, 'dry-run one pod', cold, TARGETS.coldStart);
+
+  const rss = peakRss([BIN, 'dry-run', bigFile, '--output', 'json']);
+  const ok3 = rss <= TARGETS.rssBytes;
+  console.log(`peak RSS of the ${POD_COUNT}-pod dry-run: ${(rss / 1024 ** 2).toFixed(0)} MiB (bound ${(TARGETS.rssBytes / 1024 ** 3).toFixed(0)} GiB) ${ok3 ? 'ok' : 'MISSED'}`);
+  return ok1 && ok2 && ok3;
+}
+
+function runOnce(command, args) {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, status: result.status, stderr: String(result.stderr) };
+}
+
+function check(what, result, codes) {
+  if (!codes.includes(result.status)) throw new Error(`${what} exited ${result.status}: ${result.stderr.split('\n')[0]}`);
+}
+
+function median(runs, measure) {
+  const times = Array.from({ length: runs }, measure).sort((a, b) => a - b);
+  return times[Math.floor(runs / 2)];
+}
+
+function report(baseName, base, name, measured, target) {
+  const ratio = measured / base;
+  const ok = ratio <= target;
+  console.log(`  ${baseName.padEnd(24)} ${base.toFixed(0).padStart(6)} ms`);
+  console.log(`  ${name.padEnd(24)} ${measured.toFixed(0).padStart(6)} ms`);
+  console.log(`  ratio ${ratio.toFixed(2)}x (target <= ${target}x) ${ok ? 'ok' : 'MISSED'}`);
+  return ok;
+}
+
+/** Peak resident set size in bytes: GNU time when installed, else a wrapper reading process.resourceUsage(). */
+function peakRss(args) {
+  if (existsSync('/usr/bin/time')) {
+    const result = spawnSync('/usr/bin/time', ['-v', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const kib = /Maximum resident set size \(kbytes\): (\d+)/.exec(String(result.stderr))?.[1];
+    if (kib) return Number(kib) * 1024;
+  }
+  // maxRSS covers this process only, so the CLI runs in-process inside the wrapper.
+  const wrapper = `process.argv.splice(1, 1);process.on('exit',()=>process.stderr.write('RSS='+process.resourceUsage().maxRSS+'\\n'));await import(${JSON.stringify(BIN)});`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', wrapper, 'wrapper', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return Number(/RSS=(\d+)/.exec(String(result.stderr))?.[1] ?? Infinity) * 1024;
+}
+
+/** Pods covering the model's inputs: every annotation value kind, the fields, init containers, privileged, namespaces. */
+function generatePods(count) {
+  const requests = ['runtime/default', 'unconfined', 'localhost/k8s-apparmor-example-deny-write', 'localhost/missing-profile', 'bogus-value'];
+  const fieldTypes = ['RuntimeDefault', 'Unconfined', 'Localhost'];
+  const docs = [];
+  for (let i = 0; i < count; i++) {
+    const namespace = ['default', 'team-a', 'team-b', 'restricted'][i % 4];
+    const annotation = requests[i % requests.length];
+    const useField = i % 3 === 0;
+    const lines = [
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata:',
+      `  name: pod-${i}`,
+      `  namespace: ${namespace}`,
+      '  labels:',
+      `    app: bench-${i % 50}`,
+    ];
+    if (!useField) {
+      lines.push('  annotations:', `    container.apparmor.security.beta.kubernetes.io/app: ${annotation}`);
+      if (i % 7 === 0) lines.push(`    container.apparmor.security.beta.kubernetes.io/init: runtime/default`);
+    }
+    lines.push('spec:');
+    if (useField && i % 2 === 0) {
+      const type = fieldTypes[i % fieldTypes.length];
+      lines.push('  securityContext:', '    appArmorProfile:', `      type: ${type}`);
+      if (type === 'Localhost') lines.push('      localhostProfile: k8s-apparmor-example-deny-write');
+    }
+    if (i % 7 === 0) {
+      lines.push('  initContainers:', '  - name: init', '    image: busybox:1.36', '    command: ["sh", "-c", "true"]');
+    }
+    lines.push('  containers:', '  - name: app', '    image: busybox:1.36', '    command: ["sh", "-c", "cat /proc/1/attr/current && sleep 1h"]');
+    if (useField && i % 2 === 1) {
+      const type = fieldTypes[i % fieldTypes.length];
+      lines.push('    securityContext:', `      privileged: ${i % 5 === 0}`, '      appArmorProfile:', `        type: ${type}`);
+      if (type === 'Localhost') lines.push('        localhostProfile: k8s-apparmor-example-deny-write');
+    } else if (i % 5 === 0) {
+      lines.push('    securityContext:', '      privileged: true');
+    }
+    lines.push('    resources:', '      limits: {cpu: 100m, memory: 64Mi}');
+    docs.push(lines.join('\n'));
+  }
+  return `${docs.join('\n---\n')}\n`;
+}

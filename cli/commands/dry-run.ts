@@ -1,0 +1,162 @@
+// `apparmor-sim dry-run`: simulates every Pod of the given manifests on one modelled node.
+import { gateProblems } from '../../sim/feature-gates.js';
+import { podDisplayName } from '../../sim/pod.js';
+import { simulate } from '../../sim/simulate.js';
+import type { ClusterFacts, FeatureGates, Minor, NodeFacts, RuntimeName } from '../../sim/types.js';
+import { RUNTIME_NAMES } from '../../sim/types.js';
+import { NEWEST_MODELLED_MINOR } from '../../sim/version.js';
+import type { OptionSpecs, Parsed } from '../args.js';
+import { EXIT, EXIT_CODES_HELP, UsageError, flagFailure, parseChoice, parseCommandLine, parseFeatureGates, parseLabels, parseVersionFlag } from '../args.js';
+import { paletteFor } from '../output/color.js';
+import { dryRunJson } from '../output/json.js';
+import { dryRunJunit } from '../output/junit.js';
+import type { DryRunFormat, PodOutcome } from '../output/report.js';
+import { refused } from '../output/report.js';
+import { dryRunTable } from '../output/table.js';
+import type { PodInput } from './manifests.js';
+import { readManifests } from './manifests.js';
+import { buildNode } from './node.js';
+
+export const OUTPUT_FORMATS = ['table', 'json', 'junit'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+const OPTIONS = {
+  'k8s-version': { type: 'string' },
+  'kubelet-version': { type: 'string' },
+  node: { type: 'string' },
+  profiles: { type: 'string', multiple: true },
+  runtime: { type: 'string' },
+  'feature-gates': { type: 'string', multiple: true },
+  'namespace-labels': { type: 'string', multiple: true },
+  namespace: { type: 'string' },
+  'apparmor-disabled': { type: 'boolean' },
+  explain: { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+} as const satisfies OptionSpecs;
+
+export const DRY_RUN_HELP = `Usage: apparmor-sim dry-run <files|dirs|-> [options]
+
+Simulates each Pod in the given YAML/JSON manifests (multi-document files, directories recursively, - for stdin;
+kind: List is expanded; other kinds are listed as skipped) and prints what happens to it.
+
+Options:
+  --k8s-version V         API server version (default 1.${NEWEST_MODELLED_MINOR}, the newest modelled)
+  --kubelet-version V     kubelet version (default: the API server version)
+  --node FILE             node facts: a YAML map with the keys of a scenario's nodes[] entry
+  --profiles FILE|DIR     loaded profiles (repeatable): the text of /sys/kernel/security/apparmor/profiles,
+                          aa-status output (text or --json), or AppArmor profile source files/directories
+  --runtime NAME          ${RUNTIME_NAMES.join(' | ')} (default: docker before 1.24, containerd after)
+  --feature-gates A=true,B=false
+                          feature gates of the API server and the kubelet
+  --namespace NAME        namespace of pods that do not name one (default: default)
+  --namespace-labels k=v,k2=v2
+                          labels of the pods' namespaces (Pod Security Admission reads them)
+  --apparmor-disabled     the node's kernel has AppArmor disabled
+  --explain               include each check's trace (and, in JSON, the stored pod)
+  -o, --output FORMAT     table (default) | json | junit
+  -h, --help              show this help
+
+Flags override the same settings in --node FILE.
+
+${EXIT_CODES_HELP}
+`;
+
+export interface DryRunSettings {
+  inputs: string[];
+  apiserver: Minor;
+  /** As given on the command line; undefined means "same as the API server". */
+  kubeletText: string | undefined;
+  kubelet: Minor;
+  nodeFile: string | undefined;
+  profiles: string[];
+  runtime: RuntimeName | undefined;
+  gates: FeatureGates;
+  labels: Readonly<Record<string, string>>;
+  namespace: string;
+  appArmorDisabled: boolean;
+  explain: boolean;
+  output: OutputFormat;
+}
+
+export async function runDryRun(argv: string[]): Promise<number> {
+  const parsed = parseCommandLine(argv, OPTIONS, 'dry-run');
+  if (parsed.help) {
+    process.stdout.write(DRY_RUN_HELP);
+    return EXIT.ok;
+  }
+  const settings = readSettings(parsed);
+  const cluster = clusterFor(settings);
+  const { node, notes } = await buildNode(settings);
+  const manifests = await readManifests(settings.inputs);
+  for (const note of notes) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
+
+  const format = formatFor(settings);
+  const pods: string[] = [];
+  let refusedCount = 0;
+  for (const result of simulateEach(manifests.pods, cluster, node, settings.namespace)) {
+    if (refused(result.decision)) refusedCount++;
+    pods.push(format.pod(result));
+  }
+  process.stdout.write(format.document(pods, { pods: pods.length, refused: refusedCount, skipped: manifests.skipped }));
+  return refusedCount > 0 ? EXIT.refusedOrFailed : EXIT.ok;
+}
+
+function readSettings({ values, positionals }: Parsed<typeof OPTIONS>): DryRunSettings {
+  if (positionals.length === 0) throw new UsageError('dry-run needs at least one file, directory, or - for stdin', true);
+  const apiserver = values['k8s-version'] !== undefined ? parseVersionFlag('--k8s-version', values['k8s-version']) : NEWEST_MODELLED_MINOR;
+  const kubeletText = values['kubelet-version'];
+  const namespace = values.namespace ?? 'default';
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new UsageError(`--namespace: ${JSON.stringify(namespace)} is not a valid namespace name (lowercase letters, digits and -)`);
+  return {
+    inputs: positionals,
+    apiserver,
+    kubeletText,
+    kubelet: kubeletText !== undefined ? parseVersionFlag('--kubelet-version', kubeletText) : apiserver,
+    nodeFile: values.node,
+    profiles: values.profiles ?? [],
+    runtime: values.runtime !== undefined ? parseChoice('--runtime', values.runtime, RUNTIME_NAMES) : undefined,
+    gates: parseFeatureGates(values['feature-gates'] ?? []),
+    labels: parseLabels(values['namespace-labels'] ?? []),
+    namespace,
+    appArmorDisabled: values['apparmor-disabled'] === true,
+    explain: values.explain === true,
+    output: parseChoice('--output', values.output ?? 'table', OUTPUT_FORMATS),
+  };
+}
+
+/** The cluster for the default namespace; pods naming another namespace get a copy with that name. */
+function clusterFor(settings: DryRunSettings): ClusterFacts {
+  const problems = gateProblems(settings.gates, settings.apiserver, 'kube-apiserver');
+  if (problems.length > 0) throw flagFailure(problems.map((p) => `--feature-gates: ${p.message}`));
+  return {
+    version: settings.apiserver,
+    featureGates: settings.gates,
+    namespace: { name: settings.namespace, labels: settings.labels },
+    podSecurityPolicies: [],
+  };
+}
+
+/** Lazily, so that each decision can be rendered and dropped before the next pod is simulated. */
+function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: NodeFacts, defaultNamespace: string): Generator<PodOutcome> {
+  const clusters = new Map<string, ClusterFacts>([[defaultNamespace, cluster]]);
+  for (const { file, line, pod } of pods) {
+    const namespace = pod.namespace ?? defaultNamespace;
+    let podCluster = clusters.get(namespace);
+    if (!podCluster) {
+      podCluster = { ...cluster, namespace: { name: namespace, labels: cluster.namespace.labels } };
+      clusters.set(namespace, podCluster);
+    }
+    yield { file, line, namespace, name: podDisplayName(pod), decision: simulate({ cluster: podCluster, node, pod }) };
+  }
+}
+
+function formatFor(settings: DryRunSettings): DryRunFormat {
+  switch (settings.output) {
+    case 'json':
+      return dryRunJson(settings.explain);
+    case 'junit':
+      return dryRunJunit;
+    case 'table':
+      return dryRunTable(settings.explain, paletteFor(process.stdout));
+  }
+}

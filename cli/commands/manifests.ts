@@ -1,0 +1,119 @@
+// Turns the dry-run inputs (files, directories, stdin) into Pods with their file:line, and lists what is not a Pod.
+import { isAbsolute, relative } from 'node:path';
+import { isMap, readPod } from '../../sim/pod.js';
+import type { Pod } from '../../sim/types.js';
+import { Reader } from '../load/facts.js';
+import type { InputError, YamlDocument } from '../load/source.js';
+import { InputFailure, LIMITS, decodeText, expandPaths, parseYamlDocuments, readTextFile } from '../load/source.js';
+
+export const STDIN_LABEL = '<stdin>';
+
+export interface PodInput {
+  file: string;
+  line: number;
+  pod: Pod;
+}
+
+export interface SkippedDocument {
+  file: string;
+  line: number;
+  kind: string;
+  name: string;
+  why: string;
+}
+
+export interface Manifests {
+  pods: PodInput[];
+  skipped: SkippedDocument[];
+}
+
+/** Reads every input; all input errors of all files are collected and thrown together. */
+export async function readManifests(inputs: readonly string[], cwd = process.cwd()): Promise<Manifests> {
+  const manifests: Manifests = { pods: [], skipped: [] };
+  const errors: InputError[] = [];
+  for (const input of inputs) {
+    try {
+      for (const source of await sourcesOf(input, cwd)) {
+        for (const doc of parseYamlDocuments(source.text(), source.label)) collect(doc, doc.value, [], manifests, errors);
+      }
+    } catch (error) {
+      if (!(error instanceof InputFailure)) throw error;
+      errors.push(...error.errors);
+    }
+  }
+  if (errors.length > 0) throw new InputFailure(errors);
+  return manifests;
+}
+
+interface Source {
+  label: string;
+  /** Deferred so that a file is only held in memory while it is parsed. */
+  text(): string;
+}
+
+async function sourcesOf(input: string, cwd: string): Promise<Source[]> {
+  if (input === '-') {
+    const text = await readStdin();
+    return [{ label: STDIN_LABEL, text: () => text }];
+  }
+  return expandPaths([input], cwd).map((file) => {
+    const label = displayPath(file, cwd);
+    return { label, text: () => readTextFile(file, label) };
+  });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+    // Stop reading rather than buffer an endless stream.
+    if (size > LIMITS.maxFileBytes) {
+      process.stdin.destroy();
+      throw new InputFailure([{ file: STDIN_LABEL, message: `input is over the ${LIMITS.maxFileBytes}-byte limit` }]);
+    }
+    chunks.push(buffer);
+  }
+  return decodeText(Buffer.concat(chunks), STDIN_LABEL);
+}
+
+/** Paths under the working directory are shown relative to it, others in full (never as ../../x). */
+export function displayPath(file: string, cwd: string): string {
+  const rel = relative(cwd, file);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? file : rel;
+}
+
+type Path = (string | number)[];
+
+function collect(doc: YamlDocument, value: unknown, path: Path, out: Manifests, errors: InputError[]): void {
+  const line = doc.lineOf(path);
+  if (!isMap(value)) {
+    out.skipped.push({ file: doc.file, line, kind: '', name: '', why: 'not a Kubernetes object (not a map)' });
+    return;
+  }
+  const kind = typeof value['kind'] === 'string' ? value['kind'] : '';
+  const items = value['items'];
+  if (kind.endsWith('List') && Array.isArray(items)) {
+    items.forEach((item: unknown, index) => collect(doc, item, [...path, 'items', index], out, errors));
+    return;
+  }
+  if (kind !== 'Pod') {
+    out.skipped.push({ file: doc.file, line, kind, name: objectName(value), why: kind ? 'not a Pod' : 'no kind: not a Kubernetes object' });
+    return;
+  }
+  const read = readPod(value);
+  if (read.ok) {
+    out.pods.push({ file: doc.file, line, pod: read.pod });
+    return;
+  }
+  const reader = new Reader(doc);
+  for (const issue of read.issues) reader.error([...path, ...issue.path], issue.message);
+  errors.push(...reader.errors);
+}
+
+function objectName(value: Record<string, unknown>): string {
+  const metadata = value['metadata'];
+  const name = isMap(metadata) ? metadata['name'] : undefined;
+  return typeof name === 'string' ? name : '';
+}

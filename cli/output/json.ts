@@ -1,0 +1,137 @@
+// The JSON formats. Their shapes are a documented interface (README "JSON output"): add keys, never rename them.
+import type { Mismatch } from '../../sim/expect.js';
+import type { ContainerResult, Decision, Outcome, Pod, Stage, TraceEntry } from '../../sim/types.js';
+import type { SkippedDocument } from '../commands/manifests.js';
+import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
+
+export const DRY_RUN_SCHEMA_VERSION = 1;
+
+export interface ContainerJson {
+  name: string;
+  kind: ContainerResult['kind'];
+  requested: string | null;
+  requestedBy: ContainerResult['requestedBy'];
+  appliedProfile: string | null;
+  procAttrCurrent: string | null;
+  state: ContainerResult['state'];
+  waitingReason: string | null;
+}
+
+export interface PodResultJson {
+  file: string;
+  line: number;
+  kind: 'Pod';
+  namespace: string;
+  name: string;
+  outcome: Outcome;
+  stage: Stage;
+  reason: string;
+  message: string;
+  warnings: string[];
+  containers: ContainerJson[];
+  storedPod?: Pod | null;
+  trace?: TraceEntry[];
+}
+
+export interface DryRunJson {
+  version: typeof DRY_RUN_SCHEMA_VERSION;
+  results: PodResultJson[];
+  skipped: SkippedDocument[];
+}
+
+/** Pretty-printed like JSON.stringify(body, null, 2) of a DryRunJson, assembled from per-pod pieces. */
+export function dryRunJson(explain: boolean): DryRunFormat {
+  return {
+    pod: (result) => `    ${JSON.stringify(podResultJson(result, explain), null, 2).replace(NEWLINES, '\n    ')}`,
+    document(pods, summary) {
+      const results = pods.length > 0 ? `[\n${pods.join(',\n')}\n  ]` : '[]';
+      const skipped = summary.skipped.map(({ file, line, kind, name, why }) => ({ file, line, kind, name, why }));
+      return `{\n  "version": ${DRY_RUN_SCHEMA_VERSION},\n  "results": ${results},\n  "skipped": ${JSON.stringify(skipped, null, 2).replace(NEWLINES, '\n  ')}\n}\n`;
+    },
+  };
+}
+
+const NEWLINES = /\n/g;
+
+function podResultJson(result: PodOutcome, explain: boolean): PodResultJson {
+  const { decision } = result;
+  const json: PodResultJson = {
+    file: result.file,
+    line: result.line,
+    kind: 'Pod',
+    namespace: result.namespace,
+    name: result.name,
+    outcome: decision.outcome,
+    stage: decision.stage,
+    reason: decision.reason,
+    message: decision.message,
+    warnings: decision.warnings,
+    containers: decision.containers.map(containerJson),
+  };
+  if (explain) {
+    json.storedPod = decision.storedPod;
+    json.trace = decision.trace;
+  }
+  return json;
+}
+
+function containerJson(c: ContainerResult): ContainerJson {
+  return {
+    name: c.name,
+    kind: c.kind,
+    requested: c.requested,
+    requestedBy: c.requestedBy,
+    appliedProfile: c.appliedProfile,
+    procAttrCurrent: c.procAttrCurrent,
+    state: c.state,
+    waitingReason: c.waitingReason ?? null,
+  };
+}
+
+export interface ScenarioResultJson {
+  name: string;
+  file: string;
+  passed: boolean;
+  actual: {
+    outcome: Outcome;
+    stage: Stage;
+    reason: string;
+    message: string;
+    containers: Record<string, { profile: string | null }>;
+    warnings: string[];
+  };
+  mismatches: Mismatch[];
+}
+
+export interface ScenariosJson {
+  total: number;
+  passed: number;
+  failed: number;
+  results: ScenarioResultJson[];
+}
+
+export function scenariosJson(outcomes: readonly ScenarioOutcome[]): string {
+  return `${JSON.stringify(scenariosJsonBody(outcomes), null, 2)}\n`;
+}
+
+export function scenariosJsonBody(outcomes: readonly ScenarioOutcome[]): ScenariosJson {
+  const results = outcomes.map(scenarioResultJson);
+  const passed = results.filter((r) => r.passed).length;
+  return { total: results.length, passed, failed: results.length - passed, results };
+}
+
+function scenarioResultJson(outcome: ScenarioOutcome): ScenarioResultJson {
+  return {
+    name: outcome.name,
+    file: outcome.file,
+    passed: outcome.mismatches.length === 0,
+    actual: actualJson(outcome.decision),
+    mismatches: outcome.mismatches.map(({ field, expected, actual }) => ({ field, expected, actual })),
+  };
+}
+
+function actualJson(decision: Decision): ScenarioResultJson['actual'] {
+  const containers: Record<string, { profile: string | null }> = {};
+  for (const c of decision.containers) containers[c.name] = { profile: c.procAttrCurrent };
+  return { outcome: decision.outcome, stage: decision.stage, reason: decision.reason, message: decision.message, containers, warnings: decision.warnings };
+}

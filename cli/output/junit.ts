@@ -1,0 +1,69 @@
+// JUnit XML, the report format CI systems understand: one testcase per pod or scenario.
+import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
+import { containerLabel, containerSummary, refused } from './report.js';
+
+interface TestCase {
+  name: string;
+  classname: string;
+  failure?: { type: string; message: string; body: string } | undefined;
+  output: string;
+}
+
+export const dryRunJunit: DryRunFormat = {
+  pod: (result) => testCaseXml(podTestCase(result)),
+  document: (pods, summary) => junitDocument('apparmor-sim dry-run', pods, summary.refused),
+};
+
+function podTestCase({ file, line, namespace, name, decision }: PodOutcome): TestCase {
+  return {
+    name: `${namespace}/${name}`,
+    classname: `${file}:${line}`,
+    failure: refused(decision)
+      ? { type: decision.outcome, message: `${decision.outcome} at ${decision.stage}${decision.reason ? `: ${decision.reason}` : ''}`, body: decision.message }
+      : undefined,
+    output: [...decision.containers.map((c) => `${containerLabel(c)}: ${containerSummary(c)}`), ...decision.warnings.map((w) => `warning: ${w}`)].join('\n'),
+  };
+}
+
+export function scenariosJunit(outcomes: readonly ScenarioOutcome[]): string {
+  const cases = outcomes.map(({ name, file, line, decision, mismatches }): TestCase => ({
+    name,
+    classname: `${file}:${line}`,
+    failure: mismatches.length
+      ? { type: 'mismatch', message: `${mismatches.length} mismatch${mismatches.length === 1 ? '' : 'es'}`, body: mismatches.map((m) => `${m.field}: expected ${JSON.stringify(m.expected)}, actual ${JSON.stringify(m.actual)}`).join('\n') }
+      : undefined,
+    output: `${decision.outcome} at ${decision.stage}${decision.message ? `: ${decision.message}` : ''}`,
+  }));
+  return junitDocument('apparmor-sim scenarios', cases.map(testCaseXml), cases.filter((c) => c.failure).length);
+}
+
+function junitDocument(suite: string, cases: readonly string[], failures: number): string {
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>\n',
+    `<testsuites tests="${cases.length}" failures="${failures}">\n`,
+    `  <testsuite name="${escapeXml(suite)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0">\n`,
+    ...cases,
+    '  </testsuite>\n',
+    '</testsuites>\n',
+  ].join('');
+}
+
+function testCaseXml(c: TestCase): string {
+  const parts = [`    <testcase name="${escapeXml(c.name)}" classname="${escapeXml(c.classname)}">\n`];
+  if (c.failure) {
+    parts.push(`      <failure type="${escapeXml(c.failure.type)}" message="${escapeXml(c.failure.message)}">${escapeXml(c.failure.body)}</failure>\n`);
+  }
+  if (c.output) parts.push(`      <system-out>${escapeXml(c.output)}</system-out>\n`);
+  parts.push('    </testcase>\n');
+  return parts.join('');
+}
+
+const XML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** Escapes markup and replaces characters XML 1.0 cannot hold at all (control characters, lone surrogates). */
+export function escapeXml(text: string): string {
+  return text
+    .replace(/[&<>"']/g, (ch) => XML_ENTITIES[ch] ?? ch)
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}

@@ -1,0 +1,55 @@
+// What the commands hand to the output formats.
+import type { Mismatch } from '../../sim/expect.js';
+import type { ContainerResult, Decision } from '../../sim/types.js';
+import type { SkippedDocument } from '../commands/manifests.js';
+
+export interface PodOutcome {
+  file: string;
+  line: number;
+  namespace: string;
+  name: string;
+  decision: Decision;
+}
+
+export interface DryRunSummary {
+  pods: number;
+  refused: number;
+  skipped: readonly SkippedDocument[];
+}
+
+/**
+ * A dry-run output format. Each pod is rendered as soon as it is simulated so that only strings outlive the
+ * simulation: keeping 10,000 decisions with their traces alive until the end costs more in garbage collection than
+ * the simulation itself.
+ */
+export interface DryRunFormat {
+  pod(result: PodOutcome): string;
+  /** The whole output, from the rendered pods in input order. */
+  document(pods: readonly string[], summary: DryRunSummary): string;
+}
+
+export interface ScenarioOutcome {
+  name: string;
+  file: string;
+  line: number;
+  decision: Decision;
+  mismatches: Mismatch[];
+}
+
+export function refused(decision: Decision): boolean {
+  return decision.outcome !== 'Run';
+}
+
+/** How a container is labelled in the text formats: init and ephemeral containers are marked. */
+export function containerLabel(container: ContainerResult): string {
+  if (container.kind === 'initContainers') return `init:${container.name}`;
+  if (container.kind === 'ephemeralContainers') return `ephemeral:${container.name}`;
+  return container.name;
+}
+
+/** The container's /proc/1/attr/current, or why there is none. */
+export function containerSummary(container: ContainerResult): string {
+  if (container.procAttrCurrent !== null) return container.procAttrCurrent;
+  if (container.state === 'Running') return 'running, AppArmor off on the node (no profile)';
+  return `not started (${container.state}${container.waitingReason ? `: ${container.waitingReason}` : ''})`;
+}
