@@ -5,14 +5,18 @@ import type { RuntimeModel } from './runtime.js';
 export const CONTAINERD_DEFAULT_PROFILE = 'cri-containerd.apparmor.d';
 
 /**
- * Kubelet 1.32+ is paired with containerd 2.x in the model (kind node images since 1.32 ship it), whose error chain
- * adds "failed to generate spec opts: " (containerd v2.0.0 internal/cri/server/container_create.go).
+ * The error chain CreateContainer returns (the kubelet shows its gRPC message as the waiting message and as the
+ * `Error: <message>` event). containerd 1.6+ wraps containerSpecOpts/platformSpecOpts errors as
+ * "failed to get container spec opts: %w" (pkg/cri/server/container_create.go, internal/cri/server in 2.x; the
+ * tutorial shows "Error: failed to get container spec opts: failed to generate apparmor spec opts: apparmor profile not
+ * found k8s-apparmor-example-allow-write"). containerd 1.4/1.5, paired with older kubelets, used errors.Wrap(err, ""),
+ * which leaves a bare ": " in front (StarlingX docs: "Error: : failed to generate apparmor spec opts: ...").
  */
-const CONTAINERD_2_FROM_KUBELET = 32;
+const SPEC_OPTS_WRAPPED_FROM_KUBELET = 24;
 
 function specError(kubelet: number, inner: string): string {
-  const opts = kubelet >= CONTAINERD_2_FROM_KUBELET ? 'failed to generate spec opts: ' : '';
-  return `failed to generate container "<container-id>" spec: ${opts}failed to generate apparmor spec opts: ${inner}`;
+  const prefix = kubelet >= SPEC_OPTS_WRAPPED_FROM_KUBELET ? 'failed to get container spec opts' : '';
+  return `${prefix}: failed to generate apparmor spec opts: ${inner}`;
 }
 
 export const containerd: RuntimeModel = {
