@@ -1,5 +1,6 @@
 // Node facts from the sources operators have: the kernel's profile list, aa-status, and profile files (through the
 // real apparmor_parser where installed; CI installs it and these tests must not skip there).
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PARSER_MISSING_WARNING, findApparmorParser, loadProfileFiles } from '../cli/profile-files.js';
@@ -144,5 +145,37 @@ describe.skipIf(parserMissing)('profile files through the real apparmor_parser',
     const file = fixture(`profiles/broken/${name}`);
     const result = await loadProfileFiles([file]);
     expect(result).toEqual({ errors: [{ file, line, message: expect.stringContaining(`apparmor_parser: ${message}`) }] });
+  });
+});
+
+describe('node facts through the CLI (--profiles)', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/apparmor-sim.js', 'dry-run', ...args, '--output', 'json'], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const tutorialPod = 'examples/hello-apparmor-annotation.yaml';
+
+  it('an aa-status paste saying the module is not loaded makes a 1.31 kubelet reject the pod', () => {
+    const run = cli(tutorialPod, '--k8s-version', '1.31', '--profiles', 'fixtures/node/aa-status-disabled.txt');
+    expect(run.status).toBe(1);
+    const result = (JSON.parse(run.stdout) as { results: { outcome: string; message: string }[] }).results[0];
+    expect(result).toMatchObject({ outcome: 'Rejected', message: 'Pod was rejected: Cannot enforce AppArmor: AppArmor is not enabled on the host' });
+  });
+
+  it('the kernel profile list supplies the loaded deny-write profile', () => {
+    const run = cli(tutorialPod, '--k8s-version', '1.17', '--profiles', 'fixtures/node/kernel-profiles.txt');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('"procAttrCurrent": "k8s-apparmor-example-deny-write (enforce)"');
+  });
+
+  it('a truncated aa-status paste is an input error with file and line', () => {
+    const run = cli(tutorialPod, '--profiles', 'fixtures/node/aa-status-truncated.txt');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe('fixtures/node/aa-status-truncated.txt:3: header announces 4 enforce profiles but 2 are listed (truncated paste?)\n');
+  });
+
+  it.skipIf(parserMissing)('a profile file with a syntax error is an input error with the parser message', () => {
+    const run = cli(tutorialPod, '--profiles', 'fixtures/profiles/broken/missing-comma');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe('fixtures/profiles/broken/missing-comma:6: apparmor_parser: syntax error, unexpected TOK_CLOSE, expecting TOK_END_OF_RULE\n');
   });
 });
