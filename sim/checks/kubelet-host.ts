@@ -33,8 +33,14 @@ export const kubeletFeatureGate = hostCheck(
     gateEnabled(ctx.node.featureGates, 'AppArmor', kubelet) ? { ok: 'AppArmor feature gate on' } : { error: 'AppArmor disabled by feature-gate', ok: '' },
 );
 
-/** Non-Linux builds (validate_disabled.go) fail here until 1.19; from 1.20 the handler is not registered there at all. */
-const BUILD_MESSAGE_LOWERCASED_FROM: Minor = 11;
+/**
+ * Non-Linux builds (validate_disabled.go) fail here until 1.19; from 1.20 the handler is not registered there at all.
+ * PR #84111 "fix golint failures of kubernetes/pkg/security/apparmor" (merged Oct 2019, 1.17) lowercased "Binary not
+ * compiled for linux" and dropped the trailing "." of the runtime error: the pre-1.17 text is in the k/k validate.go
+ * copy that already uses podutil.VisitContainers(func(*v1.Container) bool) (file index id 57635799), the new text in
+ * k8s.io/kubernetes v1.17.1 vendored by kubeedge (ranjan008/kubeedge@e0d51939, go.mod k8s.io/kubernetes v1.17.1).
+ */
+const GOLINT_MESSAGES_FROM: Minor = 17;
 export const kubeletLinuxBuild = hostCheck(
   'kubelet-apparmor-linux-build',
   { from: 4, to: 19 },
@@ -42,7 +48,7 @@ export const kubeletLinuxBuild = hostCheck(
   (ctx, kubelet) =>
     ctx.node.os === 'linux'
       ? { ok: 'kubelet built for linux' }
-      : { error: kubelet >= BUILD_MESSAGE_LOWERCASED_FROM ? 'binary not compiled for linux' : 'Binary not compiled for linux', ok: '' },
+      : { error: kubelet >= GOLINT_MESSAGES_FROM ? 'binary not compiled for linux' : 'Binary not compiled for linux', ok: '' },
 );
 
 export const kubeletKernelEnabled = hostCheck(
@@ -71,6 +77,6 @@ export const kubeletRuntimeSupport = hostCheck(
     }
     return flag === 'docker' || flag === 'remote'
       ? { ok: `runtime ${flag}` }
-      : { error: `AppArmor is only enabled for 'docker' and 'remote' runtimes. Found: "${flag}".`, ok: '' };
+      : { error: `AppArmor is only enabled for 'docker' and 'remote' runtimes. Found: "${flag}"${kubelet >= GOLINT_MESSAGES_FROM ? '' : '.'}`, ok: '' };
   },
 );

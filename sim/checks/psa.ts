@@ -115,6 +115,16 @@ function describeFailures(failures: readonly PsaCheckResult[]): string {
   return failures.map((f) => `${f.reason} (${f.detail})`).join(', ');
 }
 
+/**
+ * kubernetes/pod-security-admission@v0.22.0 (k8s 1.22) admission/admission.go denies with
+ * forbiddenResponse(result.ForbiddenDetail()) = failureResponse(msg, metav1.StatusFailure, 403), and the k/k plugin
+ * (plugin/pkg/admission/security/podsecurity/admission.go) copies Result.Message and Result.Reason into its
+ * StatusError: the client sees reason "Failure" and the bare detail. It warns as
+ * `would violate %q version of %q PodSecurity profile: %s`. From v0.23.0 (k8s 1.23) the denial is
+ * NewForbidden(..., "violates PodSecurity %q: %s") and the warning `would violate PodSecurity %q: %s`.
+ */
+const VIOLATES_WORDING_FROM: Minor = 23;
+
 export const podSecurityAdmission: Check = {
   id: 'admission-pod-security',
   stage: 'admission',
@@ -125,25 +135,32 @@ export const podSecurityAdmission: Check = {
     if (!gateEnabled(ctx.cluster.featureGates, 'PodSecurity', cluster)) return skip(`PodSecurity feature gate off in 1.${cluster}`);
     const labels = ctx.cluster.namespace.labels;
     if (!Object.keys(labels).some((k) => k.startsWith(LABEL_PREFIX))) return skip('namespace has no pod-security.kubernetes.io labels (privileged)');
-    const warnings: string[] = [];
     const notes: string[] = [];
     const warn = policyForMode(labels, 'warn', cluster);
-    const warnFailures = evaluate(ctx.pod, warn.level, cluster);
-    if (warnFailures.length > 0) warnings.push(`would violate PodSecurity "${warn.level}:${warn.version}": ${describeFailures(warnFailures)}`);
     const enforce = policyForMode(labels, 'enforce', cluster);
     if (enforce.labelError) notes.push(`${enforce.labelError}: Pod Security Admission evaluates restricted:latest`);
     if (enforce.level === 'restricted' || warn.level === 'restricted') {
       notes.push('only the privileged and appArmorProfile checks of Pod Security Admission are modelled; restricted has more');
     }
     const failures = evaluate(ctx.pod, enforce.level, cluster);
-    if (failures.length === 0) return { verdict: 'pass', detail: `allowed by PodSecurity "${enforce.level}:${enforce.version}"`, warnings, notes };
+    if (failures.length === 0) {
+      // admission.go: "avoid adding warnings to a request we're already going to reject with an error".
+      const warnings: string[] = [];
+      const warnFailures = evaluate(ctx.pod, warn.level, cluster);
+      if (warnFailures.length > 0) {
+        warnings.push(
+          cluster >= VIOLATES_WORDING_FROM
+            ? `would violate PodSecurity "${warn.level}:${warn.version}": ${describeFailures(warnFailures)}`
+            : `would violate "${warn.version}" version of "${warn.level}" PodSecurity profile: ${describeFailures(warnFailures)}`,
+        );
+      }
+      return { verdict: 'pass', detail: `allowed by PodSecurity "${enforce.level}:${enforce.version}"`, warnings, notes };
+    }
     const cause = `violates PodSecurity "${enforce.level}:${enforce.version}": ${describeFailures(failures)}`;
-    return {
-      verdict: 'fail',
-      detail: cause,
-      warnings,
-      notes,
-      refusal: { outcome: 'Forbidden', reason: 'Forbidden', message: forbiddenPodMessage(podDisplayName(ctx.pod), cause) },
-    };
+    const refusal =
+      cluster >= VIOLATES_WORDING_FROM
+        ? { outcome: 'Forbidden' as const, reason: 'Forbidden', message: forbiddenPodMessage(podDisplayName(ctx.pod), cause) }
+        : { outcome: 'Forbidden' as const, reason: 'Failure', message: describeFailures(failures) };
+    return { verdict: 'fail', detail: cause, notes, refusal };
   },
 };
