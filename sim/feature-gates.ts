@@ -15,6 +15,8 @@ interface GateLifecycle {
  */
 const GATES: Readonly<Record<string, GateLifecycle>> = {
   // Beta and on by default from 1.4 (PR #31473); GA and locked in 1.31 (#125257); removed in 1.33.
+  // versioned_kube_features.go: AppArmor {1.4 Beta true}, {1.31 GA true LockToDefault} "remove in 1.33"; AppArmorFields
+  // {1.30 Beta true}, {1.31 GA true LockToDefault} "remove in 1.33", removed by #129497 (2025-01).
   AppArmor: { from: 4, defaults: [{ until: 30, value: true }, { until: 32, value: true, locked: true }], removedIn: 33 },
   // Beta in 1.30 (#123435); GA and locked in 1.31; removed in 1.33 (#129497).
   AppArmorFields: { from: 30, defaults: [{ until: 30, value: true }, { until: 32, value: true, locked: true }], removedIn: 33 },

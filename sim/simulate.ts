@@ -4,7 +4,7 @@ import type { Check, CheckContext, CheckResult, Refusal } from './check.js';
 import { apiDropDisabled } from './checks/api-drop-disabled.js';
 import { apiPreAppArmor } from './checks/api-pre-apparmor.js';
 import { apiAppArmorVersionSkew } from './checks/api-sync.js';
-import { apiUnknownFields } from './checks/api-unknown-fields.js';
+import { apiUnknownFields, apiUnknownInitContainers } from './checks/api-unknown-fields.js';
 import { apiValidateAnnotations } from './checks/api-validate-annotations.js';
 import { apiValidateFields } from './checks/api-validate-fields.js';
 import { apiValidateAnnotationFieldMatch } from './checks/api-validate-match.js';
@@ -27,6 +27,7 @@ import { formatRange, inRange } from './version.js';
  */
 export const CREATE_PIPELINE: readonly Check[] = [
   apiPreAppArmor,
+  apiUnknownInitContainers,
   podSecurityPolicy,
   apiUnknownFields,
   apiDropDisabled,
@@ -113,7 +114,8 @@ export function simulate(input: SimInput): Decision {
   const ephemeral = submitted.containers.filter((c) => c.kind === 'ephemeralContainers');
   const state: RunState = { pod: createdPod, warnings: [], notes: [], trace: [], containers: [], storedPod: null };
 
-  let refused = runChecks(CREATE_PIPELINE, input, state, submitted, '');
+  const createRefused = runChecks(CREATE_PIPELINE, input, state, submitted, '');
+  let refused = createRefused;
   if (!refused && ephemeral.length > 0) {
     state.storedPod = state.pod;
     state.pod = { ...state.pod, containers: [...state.pod.containers, ...ephemeral] };
@@ -128,7 +130,15 @@ export function simulate(input: SimInput): Decision {
   }
 
   const containers = refused && refused.stage !== 'runtime' ? unstartedContainers(state, input, refused.refusal.outcome) : state.containers;
-  const storedPod = refused && (refused.stage === 'apiserver' || refused.stage === 'admission') && ephemeral.length === 0 ? null : (state.storedPod ?? state.pod);
+  // Containers the API server dropped while decoding (spec.initContainers before 1.6) never exist: report them as not created.
+  for (const container of submitted.containers) {
+    if (containers.some((r) => r.name === container.name && r.kind === container.kind)) continue;
+    containers.push({ name: container.name, kind: container.kind, requested: null, requestedBy: 'none', appliedProfile: null, procAttrCurrent: null, state: 'NotCreated' });
+  }
+  // A create the API server or admission refuses stores nothing (errors.NewInvalid / NewForbidden are returned before
+  // the registry writes), whether or not the manifest also lists ephemeral containers; a refused ephemeral-containers
+  // update leaves the created pod stored.
+  const storedPod = createRefused && (createRefused.stage === 'apiserver' || createRefused.stage === 'admission') ? null : (state.storedPod ?? state.pod);
   return {
     outcome: refused ? refused.refusal.outcome : 'Run',
     stage: refused ? refused.stage : 'runtime',

@@ -8,7 +8,8 @@ import type { Container, Minor, Pod } from '../types.js';
  * 1.4: a hard admit handler -> rejectPod: phase Failed, message "Pod " + msg (1.4-era e2e expects PodFailed).
  * 1.5-1.30: a soft admit handler -> Pending, reason AppArmor, waiting containers "Blocked"
  *   (CHANGELOG-1.5 #35342 "Hold bad AppArmor pods in pending rather than rejecting").
- * 1.31+: a hard admit handler again -> Failed, message "Pod was rejected: " + msg
+ * 1.31+: a hard admit handler again -> Failed, message "Pod was rejected: " + msg (rejectPod's prefix was "Pod " until
+ *   #112644 changed it in 1.26; only 1.4 and 1.31+ reach rejectPod for AppArmor)
  *   (CHANGELOG-1.31 #125776 "Kubelet now hard rejects pods with AppArmor if the node does not have AppArmor enabled").
  */
 const SOFT_ADMISSION = { from: 5, to: 30 } as const;

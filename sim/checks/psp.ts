@@ -13,11 +13,17 @@ import type { Container, Minor, Pod, PodSecurityPolicyFacts } from '../types.js'
 const PSP_REMOVED_IN: Minor = 25;
 /**
  * admission.go wraps the field.ErrorList (printed by %v: `[e1 e2]`) as "unable to validate against any pod security
- * policy: %v" (seen through 1.16) and later as "PodSecurityPolicy: unable to admit pod: %v" (seen in 1.20,
- * submariner#1736, and in the last release). The switch is not pinned closer than 1.17-1.20; 1.19 is assumed.
+ * policy: %v" through 1.18 (vendored v1.16.6 admission.go, kubernetes-sigs/cluster-capacity@8a73ea001; 1.18.0 logs in
+ * minikube#7314 still lack the "PodSecurityPolicy: " prefix added with the rewording) and as "PodSecurityPolicy: unable
+ * to admit pod: %v" (Admit; Validate says "unable to validate pod") from 1.19 (v1.19.2 in cert-manager#3374) to 1.24.
+ * Pinned from reports, not from the release tag's source (the kubernetes repository was too large to fetch).
  */
 const ADMIT_POD_WORDING_FROM: Minor = 19;
-/** From 1.9 the plugin prefers policies that admit the pod without changing it (#52849), then by name. */
+/**
+ * From 1.9 the plugin sorts policies by name and prefers one that admits the pod without changing it (#52849). 1.4-1.8
+ * take the first validating policy in informer-cache List() order (a Go map: unspecified; vendored 1.4-1.8
+ * admission.go getMatchingPolicies); the model uses name order there as a deterministic stand-in.
+ */
 const PREFERS_NON_MUTATING_FROM: Minor = 9;
 
 interface PolicyVerdict {
