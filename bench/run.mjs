@@ -43,10 +43,23 @@ function run() {
   const cold = median(10, () => runOnce(process.execPath, [BIN, 'dry-run', onePod]).ms);
   const ok2 = report('node -e 0', bare, 'dry-run one pod', cold, TARGETS.coldStart);
 
+  // Workloads (pod templates) on a 50-node cluster: every pod is checked against every node.
+  const workloadFile = join(dir, 'workloads.yaml');
+  const clusterFile = join(dir, 'cluster.yaml');
+  writeFileSync(workloadFile, generateWorkloads(POD_COUNT));
+  writeFileSync(clusterFile, generateCluster(50));
+  const workloadBaseline = baselineScript.replace(JSON.stringify(bigFile), JSON.stringify(workloadFile));
+  const clusterArgs = [BIN, 'dry-run', workloadFile, '--cluster', clusterFile, '--output', 'json'];
+  check('dry-run --cluster', runOnce(process.execPath, clusterArgs), [0, 1]);
+  console.log(`dry-run of ${POD_COUNT} workloads on a 50-node cluster, median of 3 runs`);
+  const workloadBase = median(3, () => runOnce(process.execPath, ['-e', workloadBaseline]).ms);
+  const clusterRun = median(3, () => runOnce(process.execPath, clusterArgs).ms);
+  const ok4 = report('yaml parse only', workloadBase, 'dry-run --cluster (json)', clusterRun, TARGETS.throughput);
+
   const rss = peakRss([BIN, 'dry-run', bigFile, '--output', 'json']);
   const ok3 = rss <= TARGETS.rssBytes;
   console.log(`peak RSS of the ${POD_COUNT}-pod dry-run: ${(rss / 1024 ** 2).toFixed(0)} MiB (bound ${(TARGETS.rssBytes / 1024 ** 3).toFixed(0)} GiB) ${ok3 ? 'ok' : 'MISSED'}`);
-  return ok1 && ok2 && ok3;
+  return ok1 && ok2 && ok3 && ok4;
 }
 
 function runOnce(command, args) {
@@ -129,4 +142,39 @@ function generatePods(count) {
     docs.push(lines.join('\n'));
   }
   return `${docs.join('\n---\n')}\n`;
+}
+
+/** The pods of generatePods wrapped in workloads of every kind, with scheduling fields the cluster filters on. */
+function generateWorkloads(count) {
+  const pods = generatePods(count).trimEnd().split('\n---\n');
+  const kinds = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet'];
+  return `${pods
+    .map((pod, i) => {
+      const kind = kinds[i % kinds.length];
+      const lines = pod.split('\n');
+      const meta = lines.slice(3, lines.indexOf('spec:'));
+      const name = meta.find((l) => l.startsWith('  name:'));
+      const namespace = meta.find((l) => l.startsWith('  namespace:'));
+      const templateMeta = meta.filter((l) => l !== name && l !== namespace);
+      const spec = lines.slice(lines.indexOf('spec:') + 1);
+      if (i % 10 === 0) spec.push('  nodeSelector: {pool: gpu}', '  tolerations: [{key: dedicated, operator: Equal, value: gpu, effect: NoSchedule}]');
+      const apiVersion = kind === 'Job' || kind === 'CronJob' ? 'batch/v1' : 'apps/v1';
+      const pad = kind === 'CronJob' ? '        ' : '    ';
+      const template = [`${pad.slice(2)}template:`, `${pad}metadata:`, ...templateMeta.map((l) => pad + l), `${pad}spec:`, ...spec.map((l) => pad + l)];
+      const body = kind === 'CronJob' ? ['spec:', '  schedule: "0 * * * *"', '  jobTemplate:', '    spec:', ...template] : ['spec:', '  selector: {matchLabels: {app: bench}}', ...template];
+      return [`apiVersion: ${apiVersion}`, `kind: ${kind}`, 'metadata:', name, namespace, ...body].join('\n');
+    })
+    .join('\n---\n')}\n`;
+}
+
+/** Nodes in three setups: with the profile, without it, and tainted GPU nodes with it. */
+function generateCluster(count) {
+  const lines = ['version: "1.30"', 'namespaces:', '- {name: restricted, labels: {pod-security.kubernetes.io/enforce: restricted}}', 'nodes:'];
+  for (let i = 0; i < count; i++) {
+    const gpu = i % 10 === 9;
+    lines.push(`- name: node-${i}`, `  labels: {pool: ${gpu ? 'gpu' : 'general'}, zone: zone-${i % 3}}`, '  runtime: containerd');
+    if (gpu) lines.push('  taints: [{key: dedicated, value: gpu, effect: NoSchedule}]');
+    lines.push(i % 2 === 0 || gpu ? '  profiles: [k8s-apparmor-example-deny-write]' : '  profiles: []');
+  }
+  return `${lines.join('\n')}\n`;
 }

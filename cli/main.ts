@@ -12,6 +12,7 @@ Models what Kubernetes 1.4-1.35 does with a Pod that requests an AppArmor profil
 Commands:
   dry-run <files|dirs|->      simulate each Pod in the given manifests
   scenarios run <files|dirs>  run scenario files against the model
+  node snapshot               write this node's AppArmor facts as a --node file
   conformance ...             replay scenarios on a real cluster (see README)
 
 Options:
@@ -26,6 +27,7 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   'dry-run': async () => (await import('./commands/dry-run.js')).runDryRun,
   scenarios: async () => (await import('./commands/scenarios.js')).runScenarios,
+  node: async () => (await import('./commands/node-snapshot.js')).runNode,
   conformance: loadConformance,
 };
 

@@ -16,9 +16,13 @@ import { dryRunTable } from '../output/table.js';
 import type { PodInput } from './manifests.js';
 import { readManifests } from './manifests.js';
 import { buildNode } from './node.js';
+import { parseVersionList } from './versions.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'junit'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+/** dry-run also writes SARIF (scenarios run does not). */
+export const DRY_RUN_OUTPUT_FORMATS = [...OUTPUT_FORMATS, 'sarif'] as const;
+export type DryRunOutputFormat = (typeof DRY_RUN_OUTPUT_FORMATS)[number];
 
 const OPTIONS = {
   'k8s-version': { type: 'string' },
@@ -32,17 +36,23 @@ const OPTIONS = {
   'apparmor-disabled': { type: 'boolean' },
   explain: { type: 'boolean' },
   output: { type: 'string', short: 'o' },
+  cluster: { type: 'string' },
 } as const satisfies OptionSpecs;
 
 export const DRY_RUN_HELP = `Usage: apparmor-sim dry-run <files|dirs|-> [options]
 
 Simulates each Pod in the given YAML/JSON manifests (multi-document files, directories recursively, - for stdin;
 kind: List is expanded; other kinds are listed as skipped) and prints what happens to it.
+Workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, PodTemplate) are
+simulated as the pod their controller creates; helm template and kustomize build output can be piped in.
 
 Options:
-  --k8s-version V         API server version (default 1.${NEWEST_MODELLED_MINOR}, the newest modelled)
+  --k8s-version V         API server version (default 1.${NEWEST_MODELLED_MINOR}, the newest modelled); several, side by side:
+                          1.23,1.30,1.34 or ranges 1.28-1.31
   --kubelet-version V     kubelet version (default: the API server version)
   --node FILE             node facts: a YAML map with the keys of a scenario's nodes[] entry
+  --cluster FILE          several nodes (labels, taints, facts) and namespaces, or kubectl get nodes -o json:
+                          each pod is simulated on every node it could be scheduled to
   --profiles FILE|DIR     loaded profiles (repeatable): the text of /sys/kernel/security/apparmor/profiles,
                           aa-status output (text or --json), or AppArmor profile source files/directories
   --runtime NAME          ${RUNTIME_NAMES.join(' | ')} (default: docker before 1.24, containerd after)
@@ -53,7 +63,7 @@ Options:
                           labels of the pods' namespaces (Pod Security Admission reads them)
   --apparmor-disabled     the node's kernel has AppArmor disabled
   --explain               include each check's trace (and, in JSON, the stored pod)
-  -o, --output FORMAT     table (default) | json | junit
+  -o, --output FORMAT     table (default) | json | junit | sarif
   -h, --help              show this help
 
 Flags override the same settings in --node FILE.
@@ -64,6 +74,11 @@ ${EXIT_CODES_HELP}
 export interface DryRunSettings {
   inputs: string[];
   apiserver: Minor;
+  /** Every --k8s-version given (a list or range), sorted; apiserver is the first. */
+  versions: Minor[];
+  /** Whether --k8s-version was given (a cluster file's version applies otherwise). */
+  versionGiven: boolean;
+  clusterFile: string | undefined;
   /** As given on the command line; undefined means "same as the API server". */
   kubeletText: string | undefined;
   kubelet: Minor;
@@ -75,7 +90,7 @@ export interface DryRunSettings {
   namespace: string;
   appArmorDisabled: boolean;
   explain: boolean;
-  output: OutputFormat;
+  output: DryRunOutputFormat;
 }
 
 export async function runDryRun(argv: string[]): Promise<number> {
@@ -85,6 +100,8 @@ export async function runDryRun(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const settings = readSettings(parsed);
+  // Several versions, several nodes or SARIF: cli/commands/matrix.ts, loaded only then.
+  if (settings.versions.length > 1 || settings.clusterFile !== undefined || settings.output === 'sarif') return (await import('./matrix.js')).runMatrix(settings);
   const cluster = clusterFor(settings);
   const { node, notes } = await buildNode(settings);
   const manifests = await readManifests(settings.inputs);
@@ -103,13 +120,17 @@ export async function runDryRun(argv: string[]): Promise<number> {
 
 function readSettings({ values, positionals }: Parsed<typeof OPTIONS>): DryRunSettings {
   if (positionals.length === 0) throw new UsageError('dry-run needs at least one file, directory, or - for stdin', true);
-  const apiserver = values['k8s-version'] !== undefined ? parseVersionFlag('--k8s-version', values['k8s-version']) : NEWEST_MODELLED_MINOR;
+  const versions = values['k8s-version'] !== undefined ? parseVersionList('--k8s-version', values['k8s-version']) : [NEWEST_MODELLED_MINOR];
+  const apiserver = versions[0] ?? NEWEST_MODELLED_MINOR;
   const kubeletText = values['kubelet-version'];
   const namespace = values.namespace ?? 'default';
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new UsageError(`--namespace: ${JSON.stringify(namespace)} is not a valid namespace name (lowercase letters, digits and -)`);
   return {
     inputs: positionals,
     apiserver,
+    versions,
+    versionGiven: values['k8s-version'] !== undefined,
+    clusterFile: values.cluster,
     kubeletText,
     kubelet: kubeletText !== undefined ? parseVersionFlag('--kubelet-version', kubeletText) : apiserver,
     nodeFile: values.node,
@@ -120,7 +141,7 @@ function readSettings({ values, positionals }: Parsed<typeof OPTIONS>): DryRunSe
     namespace,
     appArmorDisabled: values['apparmor-disabled'] === true,
     explain: values.explain === true,
-    output: parseChoice('--output', values.output ?? 'table', OUTPUT_FORMATS),
+    output: parseChoice('--output', values.output ?? 'table', DRY_RUN_OUTPUT_FORMATS),
   };
 }
 
@@ -139,14 +160,14 @@ function clusterFor(settings: DryRunSettings): ClusterFacts {
 /** Lazily, so that each decision can be rendered and dropped before the next pod is simulated. */
 function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: NodeFacts, defaultNamespace: string): Generator<PodOutcome> {
   const clusters = new Map<string, ClusterFacts>([[defaultNamespace, cluster]]);
-  for (const { file, line, pod } of pods) {
+  for (const { file, line, pod, workload } of pods) {
     const namespace = pod.namespace ?? defaultNamespace;
     let podCluster = clusters.get(namespace);
     if (!podCluster) {
       podCluster = { ...cluster, namespace: { name: namespace, labels: cluster.namespace.labels } };
       clusters.set(namespace, podCluster);
     }
-    yield { file, line, namespace, name: podDisplayName(pod), decision: simulate({ cluster: podCluster, node, pod }) };
+    yield { file, line, namespace, name: podDisplayName(pod), workload, decision: simulate({ cluster: podCluster, node, pod }) };
   }
 }
 
@@ -158,5 +179,7 @@ function formatFor(settings: DryRunSettings): DryRunFormat {
       return dryRunJunit;
     case 'table':
       return dryRunTable(settings.explain, paletteFor(process.stdout));
+    case 'sarif':
+      throw new Error('SARIF is written by cli/commands/matrix.ts');
   }
 }

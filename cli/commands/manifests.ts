@@ -1,10 +1,11 @@
-// Turns the dry-run inputs (files, directories, stdin) into Pods with their file:line, and lists what is not a Pod.
+// Turns the dry-run inputs (files, directories, stdin) into Pods (and workloads' pods) with their file:line, and lists what is not.
 import { isAbsolute, relative } from 'node:path';
-import { isMap, readPod } from '../../sim/pod.js';
+import { isMap } from '../../sim/pod.js';
 import type { Pod } from '../../sim/types.js';
-import { Reader } from '../load/facts.js';
 import type { InputError, YamlDocument } from '../load/source.js';
 import { InputFailure, LIMITS, decodeText, expandPaths, parseYamlDocuments, readTextFile } from '../load/source.js';
+import type { Placement, RequestLines, WorkloadRef } from './workloads.js';
+import { collectObject } from './workloads.js';
 
 export const STDIN_LABEL = '<stdin>';
 
@@ -12,6 +13,12 @@ export interface PodInput {
   file: string;
   line: number;
   pod: Pod;
+  /** Set when the pod is built from a workload's pod template (the line is then the workload's). */
+  workload?: WorkloadRef | undefined;
+  /** What the scheduler reads (used with --cluster). */
+  placement?: Placement | undefined;
+  /** Lines of the annotations and fields that request profiles (used for SARIF locations). */
+  requests?: RequestLines | undefined;
 }
 
 export interface SkippedDocument {
@@ -87,6 +94,8 @@ export function displayPath(file: string, cwd: string): string {
 type Path = (string | number)[];
 
 function collect(doc: YamlDocument, value: unknown, path: Path, out: Manifests, errors: InputError[]): void {
+  // An empty document (helm template renders one per empty template, `# Source:` comment only) is nothing.
+  if (value === null || value === undefined) return;
   const line = doc.lineOf(path);
   if (!isMap(value)) {
     out.skipped.push({ file: doc.file, line, kind: '', name: '', why: 'not a Kubernetes object (not a map)' });
@@ -98,22 +107,6 @@ function collect(doc: YamlDocument, value: unknown, path: Path, out: Manifests, 
     items.forEach((item: unknown, index) => collect(doc, item, [...path, 'items', index], out, errors));
     return;
   }
-  if (kind !== 'Pod') {
-    out.skipped.push({ file: doc.file, line, kind, name: objectName(value), why: kind ? 'not a Pod' : 'no kind: not a Kubernetes object' });
-    return;
-  }
-  const read = readPod(value);
-  if (read.ok) {
-    out.pods.push({ file: doc.file, line, pod: read.pod });
-    return;
-  }
-  const reader = new Reader(doc);
-  for (const issue of read.issues) reader.error([...path, ...issue.path], issue.message);
-  errors.push(...reader.errors);
-}
-
-function objectName(value: Record<string, unknown>): string {
-  const metadata = value['metadata'];
-  const name = isMap(metadata) ? metadata['name'] : undefined;
-  return typeof name === 'string' ? name : '';
+  // Pods, workloads' pod templates, and skips for other kinds: cli/commands/workloads.ts.
+  collectObject(doc, value, path, out, errors);
 }

@@ -2,6 +2,7 @@
 import type { Mismatch } from '../../sim/expect.js';
 import type { ContainerResult, Decision, Outcome, Pod, Stage, TraceEntry } from '../../sim/types.js';
 import type { SkippedDocument } from '../commands/manifests.js';
+import type { WorkloadRef } from '../commands/workloads.js';
 import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
 
 export const DRY_RUN_SCHEMA_VERSION = 1;
@@ -31,6 +32,8 @@ export interface PodResultJson {
   containers: ContainerJson[];
   storedPod?: Pod | null;
   trace?: TraceEntry[];
+  /** Only for a pod built from a workload's pod template. */
+  workload?: WorkloadRef;
 }
 
 export interface DryRunJson {
@@ -53,7 +56,7 @@ export function dryRunJson(explain: boolean): DryRunFormat {
 
 const NEWLINES = /\n/g;
 
-function podResultJson(result: PodOutcome, explain: boolean): PodResultJson {
+export function podResultJson(result: PodOutcome, explain: boolean): PodResultJson {
   const { decision } = result;
   const json: PodResultJson = {
     file: result.file,
@@ -72,6 +75,7 @@ function podResultJson(result: PodOutcome, explain: boolean): PodResultJson {
     json.storedPod = decision.storedPod;
     json.trace = decision.trace;
   }
+  if (result.workload) json.workload = { kind: result.workload.kind, name: result.workload.name };
   return json;
 }
 

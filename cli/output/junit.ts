@@ -1,6 +1,6 @@
 // JUnit XML, the report format CI systems understand: one testcase per pod or scenario.
 import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
-import { containerLabel, containerSummary, refused } from './report.js';
+import { containerLabel, containerSummary, podLabel, refused } from './report.js';
 
 interface TestCase {
   name: string;
@@ -14,9 +14,10 @@ export const dryRunJunit: DryRunFormat = {
   document: (pods, summary) => junitDocument('apparmor-sim dry-run', pods, summary.refused),
 };
 
-function podTestCase({ file, line, namespace, name, decision }: PodOutcome): TestCase {
+function podTestCase(result: PodOutcome): TestCase {
+  const { file, line, decision } = result;
   return {
-    name: `${namespace}/${name}`,
+    name: podLabel(result),
     classname: `${file}:${line}`,
     failure: refused(decision)
       ? { type: decision.outcome, message: `${decision.outcome} at ${decision.stage}${decision.reason ? `: ${decision.reason}` : ''}`, body: decision.message }

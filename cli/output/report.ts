@@ -2,6 +2,7 @@
 import type { Mismatch } from '../../sim/expect.js';
 import type { ContainerResult, Decision } from '../../sim/types.js';
 import type { SkippedDocument } from '../commands/manifests.js';
+import type { WorkloadRef } from '../commands/workloads.js';
 
 export interface PodOutcome {
   file: string;
@@ -9,6 +10,13 @@ export interface PodOutcome {
   namespace: string;
   name: string;
   decision: Decision;
+  /** The workload whose pod template the pod was built from. */
+  workload?: WorkloadRef | undefined;
+}
+
+/** `namespace/name`, followed by ` (Kind/name)` for a workload's pod. */
+export function podLabel(result: Pick<PodOutcome, 'namespace' | 'name' | 'workload'>): string {
+  return `${result.namespace}/${result.name}${result.workload ? ` (${result.workload.kind}/${result.workload.name})` : ''}`;
 }
 
 export interface DryRunSummary {

@@ -2,7 +2,7 @@
 import type { Decision } from '../../sim/types.js';
 import type { Palette } from './color.js';
 import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
-import { containerLabel, containerSummary, refused } from './report.js';
+import { containerLabel, containerSummary, podLabel, refused } from './report.js';
 
 const INDENT = '    ';
 
@@ -25,7 +25,7 @@ function podLines(result: PodOutcome, explain: boolean, colors: Palette): string
   const lines: string[] = [];
   const { decision } = result;
   const outcome = refused(decision) ? colors.bad(decision.outcome) : colors.good(decision.outcome);
-  const fields = [`${result.file}:${result.line}`, `${result.namespace}/${result.name}`, outcome, decision.stage];
+  const fields = [`${result.file}:${result.line}`, podLabel(result), outcome, decision.stage];
   if (decision.reason) fields.push(decision.reason);
   if (decision.message) fields.push(indentContinuation(decision.message));
   lines.push(fields.join('  '));
@@ -33,7 +33,7 @@ function podLines(result: PodOutcome, explain: boolean, colors: Palette): string
   return lines.join('\n');
 }
 
-function decisionDetails(decision: Decision, explain: boolean, colors: Palette, lines: string[]): void {
+export function decisionDetails(decision: Decision, explain: boolean, colors: Palette, lines: string[]): void {
   for (const c of decision.containers) lines.push(`${INDENT}${containerLabel(c)}: ${containerSummary(c)}`);
   for (const w of decision.warnings) lines.push(colors.warn(`${INDENT}warning: ${indentContinuation(w)}`));
   if (!explain) return;
@@ -41,7 +41,7 @@ function decisionDetails(decision: Decision, explain: boolean, colors: Palette, 
 }
 
 /** Keeps multi-line messages (API errors list several fields) under their entry. */
-function indentContinuation(text: string): string {
+export function indentContinuation(text: string): string {
   return text.includes('\n') ? text.replace(/\n/g, `\n${INDENT}${INDENT}`) : text;
 }
 

@@ -2,7 +2,7 @@ import type { FieldError } from '../apierrors.js';
 import { formatFieldError, forbiddenPodMessage, goQuote } from '../apierrors.js';
 import type { Check } from '../check.js';
 import { skip } from '../check.js';
-import { annotationKey, podDisplayName } from '../pod.js';
+import { annotationKey } from '../pod.js';
 import type { Container, Minor, Pod, PodSecurityPolicyFacts } from '../types.js';
 
 /**
@@ -64,6 +64,15 @@ function evaluatePolicy(policy: PodSecurityPolicyFacts, pod: Pod): PolicyVerdict
   return { policy, errors, pod: mutated ? { ...pod, annotations } : pod, mutated };
 }
 
+/**
+ * PodSecurityPolicy is a mutating admission plugin: it runs before the registry generates the name, so
+ * admission.NewForbidden (extractResourceName) names the pod by its generateName, e.g. `pods "web-6c96db7488-" is
+ * forbidden`. Validation and validating admission (PSA) run after name generation and show the generated name.
+ */
+function nameBeforeGeneration(pod: Pod): string {
+  return pod.name || pod.generateName || 'Unknown';
+}
+
 export const podSecurityPolicy: Check = {
   id: 'admission-podsecuritypolicy-apparmor',
   stage: 'admission',
@@ -87,7 +96,7 @@ export const podSecurityPolicy: Check = {
     return {
       verdict: 'fail',
       detail: `no PodSecurityPolicy admits the pod: ${errors.join('; ')}`,
-      refusal: { outcome: 'Forbidden', reason: 'Forbidden', message: forbiddenPodMessage(podDisplayName(ctx.pod), `${apiserver >= ADMIT_POD_WORDING_FROM ? 'PodSecurityPolicy: unable to admit pod' : 'unable to validate against any pod security policy'}: [${errors.join(' ')}]`) },
+      refusal: { outcome: 'Forbidden', reason: 'Forbidden', message: forbiddenPodMessage(nameBeforeGeneration(ctx.pod), `${apiserver >= ADMIT_POD_WORDING_FROM ? 'PodSecurityPolicy: unable to admit pod' : 'unable to validate against any pod security policy'}: [${errors.join(' ')}]`) },
     };
   },
 };

@@ -1,0 +1,179 @@
+// SARIF 2.1.0 for code scanning (GitHub, GitLab, Azure DevOps): one result per distinct refusal of a pod, located at
+// the annotation or field that requested the profile when the manifest has one, else at the pod or workload.
+import { readFileSync } from 'node:fs';
+import { ANNOTATION_PREFIX } from '../../sim/pod.js';
+import type { ContainerResult, Decision } from '../../sim/types.js';
+import { formatMinor } from '../../sim/version.js';
+import type { PodInput } from '../commands/manifests.js';
+import { formatVersionRanges } from '../commands/versions.js';
+import type { MatrixFormat, MatrixOutcome } from './matrix.js';
+import { podLabel } from './report.js';
+
+const HELP_URI = 'https://kubernetes.io/docs/tutorials/security/apparmor/';
+
+export interface SarifRule {
+  id: string;
+  name: string;
+  shortDescription: { text: string };
+  fullDescription: { text: string };
+  help: { text: string; markdown: string };
+  helpUri: string;
+  defaultConfiguration: { level: 'error' | 'warning' };
+  properties: { tags: string[] };
+}
+
+function rule(id: string, name: string, short: string, full: string, help: string, level: 'error' | 'warning' = 'error'): SarifRule {
+  return { id, name, shortDescription: { text: short }, fullDescription: { text: full }, help: { text: help, markdown: help }, helpUri: HELP_URI, defaultConfiguration: { level }, properties: { tags: ['kubernetes', 'apparmor', 'security'] } };
+}
+
+/** One rule per kind of refusal, and one for the API server's warnings. */
+export const SARIF_RULES: readonly SarifRule[] = [
+  rule('apparmor/invalid', 'PodInvalid', 'The API server refuses the pod as invalid (422).', 'Validation of the AppArmor annotations or securityContext.appArmorProfile fields fails: the pod is never stored.', 'Fix the annotation or field named in the message: a profile must be runtime/default, unconfined or localhost/<name> (annotations), or type RuntimeDefault, Unconfined or Localhost with localhostProfile (fields), and annotations and fields must agree.'),
+  rule('apparmor/forbidden', 'PodForbidden', 'Admission forbids the pod (403).', 'Pod Security Admission or a PodSecurityPolicy refuses the AppArmor profile the pod asks for.', 'Request a profile the namespace policy allows (restricted and baseline allow runtime/default and localhost profiles, not unconfined), or change the namespace labels.'),
+  rule('apparmor/blocked', 'PodBlocked', 'The kubelet blocks the pod (AppArmor).', 'Kubelet admission refuses the pod: AppArmor is off on the node, the runtime cannot apply profiles, or the profile is not loaded. The pod stays Pending with reason AppArmor.', 'Load the profile on every node the pod can be scheduled to (apparmor_parser -r), or schedule the pod only to nodes that have it (nodeSelector or node affinity).'),
+  rule('apparmor/rejected', 'PodRejected', 'The kubelet rejects the pod.', 'The kubelet rejects the pod at admission (Failed, reason from the kubelet) because of its AppArmor request.', 'Use a profile the node can apply, or a kubelet version that supports the request.'),
+  rule('apparmor/create-container-error', 'CreateContainerError', 'The runtime cannot create the container (CreateContainerError).', 'The container runtime fails to apply the AppArmor profile, typically because the profile is not loaded on the node; the container stays Waiting.', 'Load the profile on the node before the pod starts (e.g. with a DaemonSet or the security-profiles-operator), or request runtime/default.'),
+  rule('apparmor/api-warning', 'ApiWarning', 'The API server warns about the pod.', 'A Warning header returned with the create, e.g. deprecated AppArmor annotations.', 'Follow the warning: from 1.30 use securityContext.appArmorProfile instead of the beta annotations.', 'warning'),
+];
+
+function ruleFor(decision: Decision): string {
+  switch (decision.outcome) {
+    case 'Forbidden':
+      return decision.reason === 'Invalid' ? 'apparmor/invalid' : 'apparmor/forbidden';
+    case 'Blocked':
+      return 'apparmor/blocked';
+    case 'Rejected':
+      return 'apparmor/rejected';
+    case 'CreateContainerError':
+      return 'apparmor/create-container-error';
+    case 'Run':
+      return '';
+  }
+}
+
+/** The line of the annotation or field behind a refusal or warning; the pod's (or workload's) line when unknown. */
+export function requestLine(input: PodInput, text: string, containers: readonly ContainerResult[]): number {
+  const req = input.requests;
+  if (!req) return input.line;
+  for (const [name, line] of Object.entries(req.annotations)) {
+    if (text.includes(ANNOTATION_PREFIX + name)) return line;
+  }
+  const ordered = [...containers.filter((c) => c.state !== 'Running'), ...containers.filter((c) => c.state === 'Running')];
+  for (const c of ordered) {
+    const line = c.requestedBy === 'annotation' ? req.annotations[c.name] : c.requestedBy === 'container-field' ? req.containerFields[c.name] : c.requestedBy === 'pod-field' ? req.podField : undefined;
+    if (line !== undefined) return line;
+  }
+  if (text.includes('appArmorProfile') && req.podField !== undefined) return req.podField;
+  return Object.values(req.containerFields)[0] ?? Object.values(req.annotations)[0] ?? req.podField ?? input.line;
+}
+
+interface SarifResult {
+  ruleId: string;
+  ruleIndex: number;
+  level: 'error' | 'warning';
+  message: { text: string };
+  locations: unknown[];
+  partialFingerprints: Record<string, string>;
+  properties: Record<string, unknown>;
+}
+
+function artifactUri(file: string): string {
+  if (file === '<stdin>') return 'stdin';
+  if (file.startsWith('/')) return `file://${encodeURI(file)}`;
+  return encodeURI(file.split('\\').join('/'));
+}
+
+function resultsOf(outcome: MatrixOutcome): SarifResult[] {
+  const found = new Map<string, { ruleId: string; text: string; line: number; decision: Decision; versions: Set<number>; nodes: Set<string> }>();
+  const add = (ruleId: string, text: string, decision: Decision, version: number, nodes: readonly string[]) => {
+    const line = requestLine(outcome.input, text, decision.containers);
+    const key = `${ruleId}\u0000${text}\u0000${line}`;
+    const entry = found.get(key) ?? { ruleId, text, line, decision, versions: new Set<number>(), nodes: new Set<string>() };
+    entry.versions.add(version);
+    for (const n of nodes) entry.nodes.add(n);
+    found.set(key, entry);
+  };
+  for (const cell of outcome.cells) {
+    for (const group of cell.groups) {
+      const ruleId = ruleFor(group.decision);
+      if (ruleId) add(ruleId, group.decision.message, group.decision, cell.version, group.nodes);
+      for (const warning of group.decision.warnings) {
+        if (!warning.startsWith('apparmor-sim: ')) add('apparmor/api-warning', warning, group.decision, cell.version, group.nodes);
+      }
+    }
+  }
+  const pod = podLabel({ ...outcome, workload: outcome.input.workload });
+  return [...found.values()].map((f) => {
+    const ruleIndex = SARIF_RULES.findIndex((r) => r.id === f.ruleId);
+    const level = SARIF_RULES[ruleIndex]?.defaultConfiguration.level ?? 'error';
+    return {
+      ruleId: f.ruleId,
+      ruleIndex,
+      level,
+      message: { text: f.text },
+      locations: [
+        {
+          physicalLocation: { artifactLocation: { uri: artifactUri(outcome.input.file) }, region: { startLine: f.line } },
+          logicalLocations: [{ name: pod, fullyQualifiedName: `${outcome.namespace}/${outcome.name}`, kind: 'resource' }],
+        },
+      ],
+      partialFingerprints: { 'apparmorSim/v1': `${f.ruleId}:${outcome.namespace}/${outcome.input.workload ? `${outcome.input.workload.kind}/${outcome.input.workload.name}` : outcome.name}:${hash(f.text)}` },
+      properties: {
+        outcome: f.decision.outcome,
+        stage: f.decision.stage,
+        reason: f.decision.reason,
+        namespace: outcome.namespace,
+        pod: outcome.name,
+        workload: outcome.input.workload ?? null,
+        k8sVersions: [...f.versions].sort((a, b) => a - b).map(formatMinor),
+        k8sVersionRanges: formatVersionRanges([...f.versions].sort((a, b) => a - b)),
+        nodes: [...f.nodes],
+      },
+    };
+  });
+}
+
+/** FNV-1a, enough to tell messages apart in a fingerprint. */
+function hash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+export const matrixSarif: MatrixFormat = {
+  pod: (outcome) => resultsOf(outcome).map((r) => JSON.stringify(r)).join('\n'),
+  document(pods) {
+    const results = pods.filter((p) => p !== '').flatMap((p) => p.split('\n').map((line) => JSON.parse(line) as SarifResult));
+    const log = {
+      $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+      version: '2.1.0',
+      runs: [
+        {
+          tool: { driver: { name: 'apparmor-sim', version: packageVersion(), semanticVersion: packageVersion(), informationUri: HELP_URI, rules: SARIF_RULES } },
+          columnKind: 'utf16CodeUnits',
+          results,
+        },
+      ],
+    };
+    return `${JSON.stringify(log, null, 2)}\n`;
+  },
+};
+
+let cachedVersion: string | undefined;
+
+export function packageVersion(): string {
+  if (cachedVersion !== undefined) return cachedVersion;
+  // Built, this file is dist/cli/output/sarif.js; from source, cli/output/sarif.ts.
+  for (const candidate of ['../../../package.json', '../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+      if (manifest.name === 'apparmor-sim' && typeof manifest.version === 'string') return (cachedVersion = manifest.version);
+    } catch {
+      // Not this candidate.
+    }
+  }
+  return (cachedVersion = 'unknown');
+}
