@@ -24,13 +24,17 @@ export const EXIT = {
   refusedOrFailed: 1,
   usage: 2,
   internal: 3,
+  /** conformance only: no cluster, or no scenario could run on it. */
+  skipped: 4,
 } as const;
 
 export const EXIT_CODES_HELP = `Exit codes:
   0  every pod runs / every scenario passed
   1  some pod is refused / some scenario failed
   2  usage or input error (one line per error on stderr: file:line[:col]: message)
-  3  internal error (a bug in apparmor-sim; please report it)`;
+  3  internal error (a bug in apparmor-sim; please report it)
+  4  conformance: skipped, no reachable cluster or no scenario could run on it (the reason is on stderr)
+  130/143  conformance: interrupted by SIGINT/SIGTERM, after cleanup`;
 
 type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 export type OptionSpecs = Record<string, OptionSpec>;

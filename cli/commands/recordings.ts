@@ -42,6 +42,11 @@ function recordingLines(results: readonly unknown[]): string {
     for (const m of mismatches) {
       if (isMap(m)) lines.push(`    ${String(m['field'])}: expected ${JSON.stringify(m['expected'])}, recorded ${JSON.stringify(m['actual'])}`);
     }
+    // Differences the recording itself explains (e.g. a documentation page pieced together from several runs).
+    const known = Array.isArray(result['knownDifferences']) ? result['knownDifferences'] : [];
+    for (const k of known) {
+      if (isMap(k)) lines.push(`    known difference ${String(k['field'])}: model ${JSON.stringify(k['expected'])}, recorded ${JSON.stringify(k['actual'])} (${String(k['why'])})`);
+    }
   }
   lines.push(`recordings: ${results.length - failed} agree, ${failed} disagree`);
   return `${lines.join('\n')}\n`;
