@@ -3,6 +3,8 @@
 //   10,000-pod file:  dry-run --output json  <= 1.5x  parsing the same file with the yaml package alone
 //   cold start:       dry-run of one pod      <= 2.5x  `node -e 0`
 //   peak RSS of the 10,000-pod dry-run        <= 1 GiB
+//   peak RSS while reading hostile input      <= 1.25 GiB per input file (LIMITS in cli/load/source.ts): 50 MB files
+//     refused by a limit, a file over the size limit, an endless device, and the costliest file within every limit
 // Exits 1 when a target is missed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'apparmor-sim.js');
 const POD_COUNT = 10_000;
-const TARGETS = { throughput: 1.5, coldStart: 2.5, rssBytes: 1024 ** 3 };
+const TARGETS = { throughput: 1.5, coldStart: 2.5, rssBytes: 1024 ** 3, hostileRssBytes: 1.25 * 1024 ** 3 };
 
 const dir = mkdtempSync(join(tmpdir(), 'apparmor-sim-bench-'));
 try {
@@ -56,10 +58,51 @@ function run() {
   const clusterRun = median(3, () => runOnce(process.execPath, clusterArgs).ms);
   const ok4 = report('yaml parse only', workloadBase, 'dry-run --cluster (json)', clusterRun, TARGETS.throughput);
 
-  const rss = peakRss([BIN, 'dry-run', bigFile, '--output', 'json']);
+  const rss = peakRss([BIN, 'dry-run', bigFile, '--output', 'json']).bytes;
   const ok3 = rss <= TARGETS.rssBytes;
   console.log(`peak RSS of the ${POD_COUNT}-pod dry-run: ${(rss / 1024 ** 2).toFixed(0)} MiB (bound ${(TARGETS.rssBytes / 1024 ** 3).toFixed(0)} GiB) ${ok3 ? 'ok' : 'MISSED'}`);
-  return ok1 && ok2 && ok3 && ok4;
+  const ok5 = hostileInputs();
+  return ok1 && ok2 && ok3 && ok4 && ok5;
+}
+
+/**
+ * Peak RSS of a dry-run reading one hostile file. Each must end with the expected exit code (2: refused with an
+ * input error; 0: within every limit, read and passed over) and stay under TARGETS.hostileRssBytes. Not timed.
+ */
+function hostileInputs() {
+  const MB = 1024 * 1024;
+  const cases = [
+    { name: '50 MB of pods (token limit)', exit: 2, write: (f) => writeFileSync(f, generatePods(Math.ceil((50 * MB) / 400)).slice(0, 50 * MB)) },
+    { name: '50 MB scalar (scalar limit)', exit: 2, write: (f) => writeFileSync(f, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${'a'.repeat(50 * MB)}\n`) },
+    { name: '50 MB of list items (token limit)', exit: 2, write: (f) => writeFileSync(f, `items: [${'1,'.repeat(25 * MB)}1]\n`) },
+    { name: '50 MB of quoted text (folded-text limit)', exit: 2, write: (f) => writeFileSync(f, Array.from({ length: 50 }, (_, i) => `k${i}: "${'q'.repeat(MB - 16)}"\n`).join('')) },
+    { name: '65 MiB file (size limit)', exit: 2, write: (f) => writeFileSync(f, `# ${'x'.repeat(1021)}\n`.repeat(65 * 1024)) },
+    { name: '/dev/zero (size limit while reading)', exit: 2, path: '/dev/zero' },
+    { name: 'costliest file within every limit', exit: 0, write: (f) => writeFileSync(f, costliestWithinLimits()) },
+  ];
+  console.log(`peak RSS while reading hostile input (bound ${(TARGETS.hostileRssBytes / 1024 ** 3).toFixed(2)} GiB per file)`);
+  let ok = true;
+  for (const c of cases) {
+    const file = c.path ?? join(dir, 'hostile.yaml');
+    if (c.write) c.write(file);
+    const result = peakRss([BIN, 'dry-run', file, '--output', 'json']);
+    const good = result.status === c.exit && result.bytes <= TARGETS.hostileRssBytes;
+    ok &&= good;
+    console.log(`  ${c.name.padEnd(42)} ${(result.bytes / MB).toFixed(0).padStart(5)} MiB  exit ${result.status}${good ? '' : ` MISSED (expected exit ${c.exit})`}  ${result.firstLine}`);
+    if (!c.path) rmSync(file, { force: true });
+  }
+  return ok;
+}
+
+/**
+ * Just inside every limit, the structures the yaml package spends most memory on: 57 one-megabyte plain scalars
+ * (the file's text), four folded block scalars of about 1 MiB (4 MiB of folded text), and a list of a million empty
+ * items (the token budget). About 65 MB.
+ */
+function costliestWithinLimits() {
+  const plain = Array.from({ length: 57 }, (_, i) => `p${i}: ${'a'.repeat(1_000_000)}\n`).join('');
+  const folded = Array.from({ length: 4 }, (_, i) => `f${i}: >\n${'  abcdefghij\n'.repeat(80_499)}`).join('');
+  return `${plain}${folded}n:\n${'  -\n'.repeat(999_700)}`;
 }
 
 function runOnce(command, args) {
@@ -86,17 +129,20 @@ function report(baseName, base, name, measured, target) {
   return ok;
 }
 
-/** Peak resident set size in bytes: GNU time when installed, else a wrapper reading process.resourceUsage(). */
+/** Peak resident set size in bytes, exit status and first stderr line: GNU time when installed, else a wrapper reading process.resourceUsage(). */
 function peakRss(args) {
   if (existsSync('/usr/bin/time')) {
-    const result = spawnSync('/usr/bin/time', ['-v', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const kib = /Maximum resident set size \(kbytes\): (\d+)/.exec(String(result.stderr))?.[1];
-    if (kib) return Number(kib) * 1024;
+    const result = spawnSync('/usr/bin/time', ['-v', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+    const stderr = String(result.stderr);
+    const kib = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1];
+    const status = /Exit status: (\d+)/.exec(stderr)?.[1];
+    if (kib) return { bytes: Number(kib) * 1024, status: status === undefined ? null : Number(status), firstLine: stderr.split('\n')[0]?.slice(0, 100) ?? '' };
   }
   // maxRSS covers this process only, so the CLI runs in-process inside the wrapper.
   const wrapper = `process.argv.splice(1, 1);process.on('exit',()=>process.stderr.write('RSS='+process.resourceUsage().maxRSS+'\\n'));await import(${JSON.stringify(BIN)});`;
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', wrapper, 'wrapper', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  return Number(/RSS=(\d+)/.exec(String(result.stderr))?.[1] ?? Infinity) * 1024;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', wrapper, 'wrapper', ...args], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  const stderr = String(result.stderr);
+  return { bytes: Number(/RSS=(\d+)/.exec(stderr)?.[1] ?? Infinity) * 1024, status: result.status, firstLine: stderr.split('\n')[0]?.slice(0, 100) ?? '' };
 }
 
 /** Pods covering the model's inputs: every annotation value kind, the fields, init containers, privileged, namespaces. */

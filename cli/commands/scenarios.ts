@@ -1,6 +1,6 @@
 // `apparmor-sim scenarios run`: runs scenario files against the model and compares with their expectations.
 import { statSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { compareExpectation } from '../../sim/expect.js';
 import { simulate } from '../../sim/simulate.js';
 import type { OptionSpecs } from '../args.js';
@@ -8,7 +8,7 @@ import { EXIT, EXIT_CODES_HELP, UsageError, parseChoice, parseCommandLine } from
 import type { Scenario } from '../load/scenario.js';
 import { loadScenarioFile, nodeForPod } from '../load/scenario.js';
 import type { InputError } from '../load/source.js';
-import { InputFailure, expandPaths, readTextFile } from '../load/source.js';
+import { InputFailure, displayLabel, expandPaths, readTextFile } from '../load/source.js';
 import { paletteFor } from '../output/color.js';
 import { scenariosJson } from '../output/json.js';
 import { scenariosJunit } from '../output/junit.js';
@@ -120,7 +120,7 @@ function isDirectory(path: string): boolean {
 }
 
 function isManifest(file: string, cwd: string): boolean {
-  const text = readTextFile(file, relative(cwd, file) || file);
+  const text = readTextFile(file, displayLabel(file, cwd));
   return MANIFEST_KEYS.every((pattern) => pattern.test(text));
 }
 

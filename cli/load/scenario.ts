@@ -1,10 +1,10 @@
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Expectation } from '../../sim/expect.js';
 import { isMap, readPod } from '../../sim/pod.js';
 import type { ClusterFacts, NodeFacts, Outcome, Pod, Stage } from '../../sim/types.js';
 import { readCluster, readNode, Reader } from './facts.js';
 import type { InputError, YamlDocument } from './source.js';
-import { InputFailure, parseYamlDocuments, readTextFile } from './source.js';
+import { displayLabel, InputFailure, parseYamlDocuments, readTextFile } from './source.js';
 
 export interface Scenario {
   name: string;
@@ -27,7 +27,7 @@ const OUTCOMES: readonly Outcome[] = ['Run', 'Forbidden', 'Blocked', 'Rejected',
 const STAGES: readonly Stage[] = ['apiserver', 'admission', 'kubelet', 'runtime'];
 
 export async function loadScenarioFile(file: string, cwd = process.cwd()): Promise<Scenario[]> {
-  const label = relative(cwd, file) || file;
+  const label = displayLabel(resolve(cwd, file), cwd);
   const text = readTextFile(file, label);
   const docs = parseYamlDocuments(text, label);
   const scenarios: Scenario[] = [];

@@ -108,7 +108,9 @@ export function privilegedCheck(pod: Pod): PsaCheckResult | undefined {
 
 function evaluate(pod: Pod, level: Level, cluster: Minor): PsaCheckResult[] {
   if (level === 'privileged') return [];
-  return [privilegedCheck(pod), appArmorProfileCheck(pod, cluster)].filter((r): r is PsaCheckResult => r !== undefined);
+  // Failures are reported in check-ID order: policy/registry.go sorts the IDs (v0.24.0+), and before that checks ran in
+  // registration order, check_appArmorProfile.go before check_privileged.go; "appArmorProfile" < "privileged" either way.
+  return [appArmorProfileCheck(pod, cluster), privilegedCheck(pod)].filter((r): r is PsaCheckResult => r !== undefined);
 }
 
 function describeFailures(failures: readonly PsaCheckResult[]): string {

@@ -24,26 +24,48 @@ interface Block {
 
 const LINE_STATEMENT = /^(@\{[^}]*\}\s*\+?=|#include\b|include\b)/;
 
+/** Enough to say what is wrong with a file; a hostile file could otherwise produce one error per byte. */
+const MAX_ERRORS = 20;
+/** Longest `@{VAR}` reference looked for; a longer run is not a variable. */
+const MAX_VARIABLE_REFERENCE = 256;
+
+/** Linear in the input: every character is looked at a bounded number of times. */
 export function extractProfileNames(text: string): SourceProfiles {
   const result: SourceProfiles = { profiles: [], errors: [] };
   const stack: Block[] = [];
   let header = '';
+  // The start of the header, kept apart so that testing it does not flatten a long header string at every line.
+  let headerStart = '';
+  let headerHasText = false;
   let headerLine = 0;
   let line = 1;
   let quoted = false;
   let comment = false;
   let parens = 0;
-  for (let i = 0; i < text.length; i++) {
+  const resetHeader = () => {
+    header = '';
+    headerStart = '';
+    headerHasText = false;
+    headerLine = 0;
+    parens = 0;
+  };
+  const append = (chunk: string) => {
+    if (!headerHasText && chunk.trim() !== '') {
+      headerHasText = true;
+      headerLine = line;
+    }
+    if (headerHasText && headerStart.length < MAX_VARIABLE_REFERENCE) headerStart += chunk;
+    header += chunk;
+  };
+  for (let i = 0; i < text.length && result.errors.length < MAX_ERRORS; i++) {
     const ch = text[i] ?? '';
     if (ch === '\n') {
       line++;
       comment = false;
       if (quoted) continue;
       // Variable assignments and includes end at the line's end, not with a comma.
-      if (LINE_STATEMENT.test(header.trim())) {
-        header = '';
-        headerLine = 0;
-      } else header += ' ';
+      if (headerHasText && LINE_STATEMENT.test(headerStart.trimStart())) resetHeader();
+      else append(' ');
       continue;
     }
     if (comment) continue;
@@ -60,47 +82,54 @@ export function extractProfileNames(text: string): SourceProfiles {
     if (ch === '"') quoted = true;
     // @{VAR} is a variable reference, not a block.
     if (ch === '@' && text[i + 1] === '{') {
-      const end = text.indexOf('}', i);
-      if (end !== -1 && !text.slice(i, end).includes('\n')) {
-        if (header.trim() === '') headerLine = line;
-        header += text.slice(i, end + 1);
+      const end = variableReferenceEnd(text, i);
+      if (end !== undefined) {
+        append(text.slice(i, end + 1));
         i = end;
         continue;
       }
     }
     if (ch === '{') {
-      const parent = [...stack].reverse().find((b) => b.name !== undefined)?.name;
+      // Each block carries the name of the profile it is in, so the parent is the top of the stack.
+      const parent = stack[stack.length - 1]?.name;
       const name = profileName(header.trim(), stack.length > 0);
       const full = name === undefined ? undefined : parent ? `${parent}//${name}` : name;
       const startLine = headerLine || line;
       if (full !== undefined) result.profiles.push({ name: full, mode: modeOf(header), line: startLine });
       stack.push({ name: full ?? parent, line: startLine });
-      parens = 0;
-      header = '';
-      headerLine = 0;
+      resetHeader();
       continue;
     }
     if (ch === '}') {
       if (!stack.pop()) result.errors.push({ line, message: 'unexpected "}": no block is open' });
-      header = '';
-      headerLine = 0;
+      resetHeader();
       continue;
     }
     if (ch === '(' || ch === ')') parens += ch === '(' ? 1 : -1;
     // A comma ends a rule, except inside flags=(a,b).
     if (ch === ',' && parens <= 0) {
-      parens = 0;
-      header = '';
-      headerLine = 0;
+      resetHeader();
       continue;
     }
-    if (header.trim() === '' && ch.trim() !== '') headerLine = line;
-    header += ch;
+    append(ch);
   }
   if (quoted) result.errors.push({ line, message: 'unterminated quoted string' });
-  for (const open of stack) result.errors.push({ line: open.line, message: 'block opened here is never closed with "}"' });
+  for (const open of stack.slice(0, Math.max(0, MAX_ERRORS - result.errors.length))) {
+    result.errors.push({ line: open.line, message: 'block opened here is never closed with "}"' });
+  }
   if (result.errors.length === 0 && result.profiles.length === 0) result.errors.push({ line: 1, message: 'no profile definition found' });
   return result;
+}
+
+/** Index of the `}` closing `@{` at `start`, on the same line and within MAX_VARIABLE_REFERENCE characters. */
+function variableReferenceEnd(text: string, start: number): number | undefined {
+  const limit = Math.min(text.length, start + MAX_VARIABLE_REFERENCE);
+  for (let j = start + 2; j < limit; j++) {
+    const c = text[j];
+    if (c === '}') return j;
+    if (c === '\n' || c === '{') return undefined;
+  }
+  return undefined;
 }
 
 /** The name a block header declares, or undefined when the block is not a profile. */
