@@ -175,7 +175,7 @@ describe('--profiles refuses hostile node facts', () => {
   it.each([
     { name: 'truncated aa-status text', input: () => fixture('aa-status-truncated.txt'), message: /:3: header announces 38 enforce profiles but 2 are listed/, line: true },
     { name: 'aa-status JSON of the wrong shape', input: () => fixture('aa-status-json-wrong-types.json'), message: /:1: aa-status --json output has no "profiles" object/, line: true },
-    { name: 'a kernel profile list with an unknown mode', input: () => fixture('kernel-profiles-bad-mode.txt'), message: /: /, line: true },
+    { name: 'a kernel profile list with an unknown mode', input: () => fixture('kernel-profiles-bad-mode.txt'), message: /:2: unknown profile mode "paranoid"/, line: true },
     { name: 'an unclosed profile source', input: () => fixture('profile-unclosed'), message: /:5: /, line: true },
     { name: 'binary bytes', input: () => generated('profiles.bin', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00])), message: /:1: binary data \(NUL byte\)/, line: true },
     { name: 'invalid UTF-8', input: () => generated('profiles-latin1.txt', Buffer.concat([Buffer.from('apparmor module is loaded.\n1 profiles are loaded.\n1 profiles are in enforce mode.\n   caf'), Buffer.from([0xe9]), Buffer.from('\n')])), message: /:4: invalid UTF-8/, line: true },

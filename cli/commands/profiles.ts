@@ -16,7 +16,8 @@ export interface NodeProfiles {
 export type ProfileSourceKind = 'kernel-profiles' | 'aa-status' | 'profile-sources';
 
 // `name (mode)` per line, as /sys/kernel/security/apparmor/profiles prints.
-const KERNEL_LINE = /^\S.* \((enforce|complain|kill|unconfined|prompt)\)$/;
+// Any parenthesised word: a mode this build does not know is then reported by the kernel-list reader, with its line.
+const KERNEL_LINE = /^\S.* \([a-z_]+\)$/;
 // Phrases every aa-status text report has.
 const AA_STATUS_TEXT = /apparmor module is (not )?loaded|apparmor filesystem is not mounted|profiles are loaded|profiles are in (enforce|complain) mode/i;
 
