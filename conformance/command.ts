@@ -11,7 +11,7 @@ import { hostExec } from './exec.js';
 import { DEFAULT_HELPER_IMAGE, DEFAULT_KIND_MINOR, KIND_NODE_IMAGES, kindImageFor } from './images.js';
 import { kindClusterName } from './kind.js';
 import { realClock } from './replay.js';
-import type { ConformanceDeps, Signal, Target } from './run.js';
+import type { ConformanceDeps, ConformanceOptions, Signal, Target } from './run.js';
 import { CONFORMANCE_EXIT, runConformance } from './run.js';
 
 const RUN_OPTIONS = {
@@ -102,21 +102,11 @@ function imagesCommand(argv: string[]): number {
   return EXIT.ok;
 }
 
-export interface ParsedRun {
+/** The run options as given on the command line: scenario paths and a filter instead of loaded scenarios. */
+export type ParsedRun = Omit<ConformanceOptions, 'scenarios' | 'pollMs' | 'nodesReadySec'> & {
   paths: string[];
   filter: string | undefined;
-  target: Target;
-  featureGates: FeatureGates;
-  keep: boolean;
-  parallel: number;
-  timeoutSec: number;
-  output: 'table' | 'json' | 'junit';
-  recordDir: string | undefined;
-  logsDir: string;
-  helperImage: string;
-  sweepAgeSec: number;
-  runId: string;
-}
+};
 
 /** Parses `conformance run` arguments; throws UsageError or InputFailure. Exported for tests. */
 export function parseRunArguments(argv: readonly string[], runId = newRunId()): ParsedRun | 'help' {

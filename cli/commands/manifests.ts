@@ -4,22 +4,13 @@ import { isMap } from '../../sim/pod.js';
 import type { Pod } from '../../sim/types.js';
 import type { InputError, YamlDocument } from '../load/source.js';
 import { InputFailure, LIMITS, decodeText, expandPaths, parseYamlDocuments, readTextFile } from '../load/source.js';
-import type { Placement, RequestLines, WorkloadRef } from './workloads.js';
+import type { CollectedPod } from './workloads.js';
 import { collectObject } from './workloads.js';
 
 export const STDIN_LABEL = '<stdin>';
 
-export interface PodInput {
-  file: string;
-  line: number;
-  pod: Pod;
-  /** Set when the pod is built from a workload's pod template (the line is then the workload's). */
-  workload?: WorkloadRef | undefined;
-  /** What the scheduler reads (used with --cluster). */
-  placement?: Placement | undefined;
-  /** Lines of the annotations and fields that request profiles (used for SARIF locations). */
-  requests?: RequestLines | undefined;
-}
+/** A pod to simulate with where it came from; workloads.ts builds them. */
+export type PodInput = CollectedPod;
 
 export interface SkippedDocument {
   file: string;

@@ -53,7 +53,7 @@ export interface RequestLines {
   containerFields: Record<string, number>;
 }
 
-/** A pod to simulate, as the CLI hands it around (manifests.ts PodInput has the same shape). */
+/** A pod to simulate, as the CLI hands it around (manifests.ts calls it PodInput). */
 export interface CollectedPod {
   file: string;
   line: number;
