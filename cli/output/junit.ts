@@ -38,11 +38,13 @@ export function scenariosJunit(outcomes: readonly ScenarioOutcome[]): string {
   return junitDocument('apparmor-sim scenarios', cases.map(testCaseXml), cases.filter((c) => c.failure).length);
 }
 
-function junitDocument(suite: string, cases: readonly string[], failures: number): string {
+/** The JUnit envelope; `cases` are rendered <testcase> elements (an entry may hold several, hence the counts). */
+export function junitDocument(suite: string, cases: readonly string[], failures: number, counts: { tests?: number; skipped?: number } = {}): string {
+  const tests = counts.tests ?? cases.length;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>\n',
-    `<testsuites tests="${cases.length}" failures="${failures}">\n`,
-    `  <testsuite name="${escapeXml(suite)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0">\n`,
+    `<testsuites tests="${tests}" failures="${failures}">\n`,
+    `  <testsuite name="${escapeXml(suite)}" tests="${tests}" failures="${failures}" errors="0" skipped="${counts.skipped ?? 0}">\n`,
     ...cases,
     '  </testsuite>\n',
     '</testsuites>\n',

@@ -8,7 +8,7 @@ import { formatVersionRanges } from '../commands/versions.js';
 import type { Palette } from './color.js';
 import type { PodResultJson } from './json.js';
 import { DRY_RUN_SCHEMA_VERSION, podResultJson } from './json.js';
-import { escapeXml } from './junit.js';
+import { escapeXml, junitDocument } from './junit.js';
 import { containerLabel, containerSummary, podLabel, refused } from './report.js';
 import { decisionDetails, indentContinuation } from './table.js';
 
@@ -313,15 +313,6 @@ export const matrixJunit: MatrixFormat = {
   },
   document(pods) {
     const count = (pattern: RegExp) => pods.reduce((n, p) => n + (p.match(pattern)?.length ?? 0), 0);
-    const cases = count(/<testcase /g);
-    const failures = count(/<failure /g);
-    return [
-      '<?xml version="1.0" encoding="UTF-8"?>\n',
-      `<testsuites tests="${cases}" failures="${failures}">\n`,
-      `  <testsuite name="apparmor-sim dry-run" tests="${cases}" failures="${failures}" errors="0" skipped="${count(/<skipped /g)}">\n`,
-      ...pods,
-      '  </testsuite>\n',
-      '</testsuites>\n',
-    ].join('');
+    return junitDocument('apparmor-sim dry-run', pods, count(/<failure /g), { tests: count(/<testcase /g), skipped: count(/<skipped /g) });
   },
 };
