@@ -3,7 +3,7 @@
 //   10,000-pod file:  dry-run --output json  <= 1.5x  parsing the same file with the yaml package alone
 //   cold start:       dry-run of one pod      <= 2.5x  `node -e 0`
 //   peak RSS of the 10,000-pod dry-run        <= 1 GiB
-//   peak RSS while reading hostile input      <= 1.25 GiB per input file (LIMITS in cli/load/source.ts): 50 MB files
+//   peak RSS while reading hostile input      <= 1.25 GiB per input file (LIMITS in io/load/source.ts): 50 MB files
 //     refused by a limit, a file over the size limit, an endless device, and the costliest file within every limit
 // Exits 1 when a target is missed.
 import { spawnSync } from 'node:child_process';

@@ -1,9 +1,9 @@
 // Entry point. Commands are imported on demand so that `dry-run` loads only yaml, the model and the CLI code:
 // the conformance harness (Kubernetes client, execa) costs more start-up time than a whole dry run.
 import { readFileSync } from 'node:fs';
-import { EXIT, EXIT_CODES_HELP, UsageError } from './args.js';
+import { EXIT, EXIT_CODES_HELP, UsageError } from '../io/args.js';
 import { importOptional } from './commands/optional.js';
-import { InputFailure, formatInputError } from './load/source.js';
+import { InputFailure, formatInputError } from '../io/load/source.js';
 
 const USAGE = `Usage: apparmor-sim <command> [options]
 

@@ -2,9 +2,9 @@
 // and hands over to run.ts; usage mistakes are thrown as UsageError/InputFailure for main to print on one line.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { OptionSpecs } from '../cli/args.js';
-import { EXIT, flagFailure, parseChoice, parseCommandLine, parseFeatureGates, parseVersionFlag, UsageError } from '../cli/args.js';
-import { loadScenarios } from '../cli/commands/scenarios.js';
+import type { OptionSpecs } from '../io/args.js';
+import { EXIT, flagFailure, parseChoice, parseCommandLine, parseFeatureGates, parseVersionFlag, UsageError } from '../io/args.js';
+import { loadScenarios } from '../io/load/scenarios.js';
 import { gateProblems } from '../sim/feature-gates.js';
 import type { FeatureGates, Minor } from '../sim/types.js';
 import { hostExec } from './exec.js';

@@ -1,6 +1,6 @@
 // Facts of the real cluster's nodes, and whether a scenario's node preconditions can be met on one of them. Pure.
-import type { Scenario } from '../cli/load/scenario.js';
-import { nodeForPod } from '../cli/load/scenario.js';
+import type { Scenario } from '../io/load/scenario.js';
+import { nodeForPod } from '../io/load/scenario.js';
 import { gateEnabled, KNOWN_GATES } from '../sim/feature-gates.js';
 import type { ClusterFacts, FeatureGates, LoadedProfile, Minor, NodeFacts, RuntimeName } from '../sim/types.js';
 import type { NodeInfo } from './cluster-api.js';

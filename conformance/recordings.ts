@@ -9,10 +9,10 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import type { Scenario } from '../cli/load/scenario.js';
-import { loadScenarioFile } from '../cli/load/scenario.js';
-import type { InputError } from '../cli/load/source.js';
-import { InputFailure, readTextFile } from '../cli/load/source.js';
+import type { Scenario } from '../io/load/scenario.js';
+import { loadScenarioFile } from '../io/load/scenario.js';
+import type { InputError } from '../io/load/source.js';
+import { InputFailure, readTextFile } from '../io/load/source.js';
 import type { Mismatch } from '../sim/expect.js';
 import { isMap, readPod } from '../sim/pod.js';
 import { simulate } from '../sim/simulate.js';

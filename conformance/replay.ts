@@ -1,7 +1,7 @@
 // Replaying one scenario on a real cluster: namespace, profiles, pod, wait, look inside, compare. Everything goes
 // through ClusterApi, so the logic runs against an in-memory fake in the unit tests (a test double, not a cluster).
-import type { Scenario } from '../cli/load/scenario.js';
-import { nodeForPod } from '../cli/load/scenario.js';
+import type { Scenario } from '../io/load/scenario.js';
+import { nodeForPod } from '../io/load/scenario.js';
 import type { Expectation, Mismatch } from '../sim/expect.js';
 import { isMap } from '../sim/pod.js';
 import { simulate } from '../sim/simulate.js';

@@ -1,5 +1,5 @@
 // Output of `conformance run`: a table for people, JSON and JUnit for machines. Pure.
-import { escapeXml } from '../cli/output/junit.js';
+import { escapeXml } from '../io/junit.js';
 import type { Observation } from './classify.js';
 import type { CleanupReport } from './cleanup.js';
 import type { ClusterDescription } from './nodefacts.js';

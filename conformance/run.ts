@@ -2,8 +2,8 @@
 // cleans up whatever happens. Its dependencies (host commands, API connection, clock, output, signals) are passed in.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT } from '../cli/args.js';
-import type { Scenario } from '../cli/load/scenario.js';
+import { EXIT } from '../io/args.js';
+import type { Scenario } from '../io/load/scenario.js';
 import type { FeatureGates, Minor } from '../sim/types.js';
 import type { ResourceKind } from './cleanup.js';
 import { CleanupRegistry } from './cleanup.js';
@@ -22,7 +22,7 @@ import { probeNode, probeRuntime, ReplayAborted, replayScenario, runHelperPod, s
 import type { RunSummary } from './report.js';
 import { counts, renderConformance, summaryLine } from './report.js';
 
-/** Exit codes of `conformance`: the CLI's (cli/args.ts EXIT), plus "skipped" and the conventional signal codes. */
+/** Exit codes of `conformance`: the CLI's (io/args.ts EXIT), plus "skipped" and the conventional signal codes. */
 export const CONFORMANCE_EXIT = {
   ...EXIT,
   /** No cluster to run on (kind, container engine or kubeconfig missing, API server unreachable), or nothing ran. */

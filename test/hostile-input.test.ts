@@ -3,7 +3,7 @@
 // profile sources) and the flags. Each mistake is an input error: exit code 2, nothing on stdout, one line per error
 // on stderr naming the file and, where the problem has one, the line; never a stack trace, never a hang or a crash.
 // Small inputs are committed in fixtures/hostile/; large, binary and deeply nested ones are generated here, in the
-// system temporary directory. Memory is bounded by LIMITS (cli/load/source.ts) and measured by bench/run.mjs, not
+// system temporary directory. Memory is bounded by LIMITS (io/load/source.ts) and measured by bench/run.mjs, not
 // timed here.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIMITS } from '../cli/load/source.js';
+import { LIMITS } from '../io/load/source.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'apparmor-sim.js');

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PARSER_MISSING_WARNING, findApparmorParser, loadProfileFiles } from '../cli/profile-files.js';
+import { PARSER_MISSING_WARNING, findApparmorParser, loadProfileFiles } from '../io/load/profile-files.js';
 import { parseAaStatus } from '../sim/nodefacts/aa-status.js';
 import { parseKernelProfiles } from '../sim/nodefacts/kernel-profiles.js';
 import { extractProfileNames } from '../sim/nodefacts/profile-source.js';

@@ -1,23 +1,26 @@
-// Keeps the README honest: its shell examples are run against the built CLI, its TypeScript example is compiled
+// Keeps the README and docs/ honest: their shell examples are run against the built CLI, its TypeScript example is compiled
 // and run, and the lists it copies from the code (scenario keys, limits) are compared with the code.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLUSTER_KEYS, NODE_KEYS } from '../cli/load/facts.js';
-import { SCENARIO_KEYS } from '../cli/load/scenario.js';
-import { LIMITS } from '../cli/load/source.js';
+import { CLUSTER_KEYS, NODE_KEYS } from '../io/load/facts.js';
+import { SCENARIO_KEYS } from '../io/load/scenario.js';
+import { LIMITS } from '../io/load/source.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const DOC_FILES = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort();
+/** The README followed by every page under docs/: the examples and lists of all of them are checked. */
+const DOCS = [README, ...DOC_FILES.map((f) => readFileSync(join(ROOT, 'docs', f), 'utf8'))].join('\n');
 const TMP = mkdtempSync(join(tmpdir(), 'apparmor-sim-readme-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 function blocks(language: string): string[] {
   const fence = new RegExp('^```' + language + '\\n([\\s\\S]*?)^```$', 'gm');
-  return [...README.matchAll(fence)].map((m) => m[1] ?? '');
+  return [...DOCS.matchAll(fence)].map((m) => m[1] ?? '');
 }
 
 interface Example {
@@ -64,15 +67,17 @@ describe('README', () => {
 
   it('lists the scenario keys and limits the code has', () => {
     const inline = (keys: readonly string[]) => keys.map((k) => `\`${k}\``).join(', ');
-    const prose = README.replace(/\s*\n\s*/g, ' ');
+    const prose = DOCS.replace(/\s*\n\s*/g, ' ');
     expect(prose).toContain(`Top-level keys: ${inline(SCENARIO_KEYS)}.`);
     expect(prose).toContain(`Cluster keys: ${inline(CLUSTER_KEYS)}.`);
     expect(prose).toContain(`: ${inline(NODE_KEYS)}.`);
-    expect(README).toContain(`(${LIMITS.maxFileBytes} bytes)`);
-    expect(README).toContain(`| ${LIMITS.maxAliasCount} (`);
-    expect(README).toContain(`| ${LIMITS.maxDepth} levels |`);
-    expect(README).toContain(`| ${LIMITS.maxDocuments} |`);
-    expect(README).toContain('## Conformance on a real cluster');
+    expect(DOCS).toContain(`(${LIMITS.maxFileBytes} bytes)`);
+    expect(DOCS).toContain(`| ${LIMITS.maxAliasCount} (`);
+    expect(DOCS).toContain(`| ${LIMITS.maxDepth} levels |`);
+    expect(DOCS).toContain(`| ${LIMITS.maxDocuments} |`);
+    expect(DOC_FILES).toContain('conformance.md');
+    // Every docs/ page is linked from the README.
+    for (const f of DOC_FILES) expect(README).toContain(`](docs/${f})`);
   });
 
   it('has a TypeScript API example that type-checks and prints what it says', () => {

@@ -2,8 +2,8 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { Scenario } from '../cli/load/scenario.js';
-import { loadScenarioFile, nodeForPod } from '../cli/load/scenario.js';
+import type { Scenario } from '../io/load/scenario.js';
+import { loadScenarioFile, nodeForPod } from '../io/load/scenario.js';
 import { compareExpectation } from '../sim/expect.js';
 import { simulate } from '../sim/simulate.js';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readManifests } from '../cli/commands/manifests.js';
-import { InputFailure } from '../cli/load/source.js';
+import { InputFailure } from '../io/load/source.js';
 import { ROOT, cli } from './helpers-cli.js';
 
 const M = 'fixtures/manifests';

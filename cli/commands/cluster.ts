@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import { isMap } from '../../sim/pod.js';
 import type { FeatureGates, Minor, NodeFacts, RuntimeName } from '../../sim/types.js';
 import { formatMinor, parseVersion } from '../../sim/version.js';
-import { Reader, defaultRuntime, readNode } from '../load/facts.js';
-import type { YamlDocument } from '../load/source.js';
-import { InputFailure, parseYamlDocuments, readTextFile } from '../load/source.js';
+import { Reader, defaultRuntime, readNode } from '../../io/load/facts.js';
+import type { YamlDocument } from '../../io/load/source.js';
+import { InputFailure, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
 import { displayPath } from './manifests.js';
 import type { SchedulableNode, Taint } from './scheduling.js';
 

@@ -2,8 +2,8 @@
 import { isAbsolute, relative } from 'node:path';
 import { isMap } from '../../sim/pod.js';
 import type { Pod } from '../../sim/types.js';
-import type { InputError, YamlDocument } from '../load/source.js';
-import { InputFailure, LIMITS, decodeText, expandPaths, parseYamlDocuments, readTextFile } from '../load/source.js';
+import type { InputError, YamlDocument } from '../../io/load/source.js';
+import { InputFailure, LIMITS, decodeText, expandPaths, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
 import type { CollectedPod } from './workloads.js';
 import { collectObject } from './workloads.js';
 

@@ -6,7 +6,7 @@ import { podDisplayName } from '../../sim/pod.js';
 import { simulate } from '../../sim/simulate.js';
 import type { ClusterFacts, Decision, Minor, NodeFacts } from '../../sim/types.js';
 import { formatMinor } from '../../sim/version.js';
-import { EXIT, UsageError, flagFailure } from '../args.js';
+import { EXIT, UsageError, flagFailure } from '../../io/args.js';
 import { paletteFor } from '../output/color.js';
 import type { MatrixFormat, MatrixOutcome, MatrixCell, MatrixSummary } from '../output/matrix.js';
 import { matrixJson, matrixJunit, matrixTable } from '../output/matrix.js';

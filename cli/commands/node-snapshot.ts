@@ -7,9 +7,9 @@ import { stringify } from 'yaml';
 import { parseKernelProfiles } from '../../sim/nodefacts/kernel-profiles.js';
 import type { LoadedProfile, RuntimeName } from '../../sim/types.js';
 import { formatMinor, parseVersion } from '../../sim/version.js';
-import type { OptionSpecs } from '../args.js';
-import { EXIT, EXIT_CODES_HELP, UsageError, parseCommandLine } from '../args.js';
-import { systemMessage } from '../load/source.js';
+import type { OptionSpecs } from '../../io/args.js';
+import { EXIT, EXIT_CODES_HELP, UsageError, parseCommandLine } from '../../io/args.js';
+import { systemMessage } from '../../io/load/source.js';
 
 const OPTIONS = {
   root: { type: 'string' },

@@ -2,9 +2,9 @@
 import { resolve } from 'node:path';
 import { isMap } from '../../sim/pod.js';
 import type { LoadedProfile, NodeFacts } from '../../sim/types.js';
-import { Reader, defaultRuntime, nodeProblems, readNode } from '../load/facts.js';
-import { InputFailure, parseYamlDocuments, readTextFile } from '../load/source.js';
-import { flagFailure } from '../args.js';
+import { Reader, defaultRuntime, nodeProblems, readNode } from '../../io/load/facts.js';
+import { InputFailure, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
+import { flagFailure } from '../../io/args.js';
 import type { DryRunSettings } from './dry-run.js';
 import { displayPath } from './manifests.js';
 import { loadNodeProfiles } from './profiles.js';

@@ -1,10 +1,10 @@
 // --profiles: what the node has loaded, from whichever of three sources the user has at hand.
 import { statSync } from 'node:fs';
 import type { LoadedProfile } from '../../sim/types.js';
-import { InputFailure, readTextFile } from '../load/source.js';
+import { InputFailure, readTextFile } from '../../io/load/source.js';
 import { parseAaStatus } from '../../sim/nodefacts/aa-status.js';
 import { parseKernelProfiles } from '../../sim/nodefacts/kernel-profiles.js';
-import { loadProfileFiles } from '../profile-files.js';
+import { loadProfileFiles } from '../../io/load/profile-files.js';
 
 export interface NodeProfiles {
   profiles: LoadedProfile[];

@@ -1,8 +1,8 @@
 // `scenarios run --recordings DIR`: the conformance harness compares recorded cluster runs with the scenarios.
 // Its result entries are its own business; this reads only the fields every report needs (name, passed, mismatches).
 import { isMap } from '../../sim/pod.js';
-import { UsageError } from '../args.js';
-import type { Scenario } from '../load/scenario.js';
+import { UsageError } from '../../io/args.js';
+import type { Scenario } from '../../io/load/scenario.js';
 import { scenariosJsonBody } from '../output/json.js';
 import type { ScenarioOutcome } from '../output/report.js';
 import { importOptional } from './optional.js';

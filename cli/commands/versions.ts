@@ -1,7 +1,7 @@
 // --k8s-version lists and ranges for the version matrix.
 import type { Minor } from '../../sim/types.js';
 import { formatMinor, parseVersion } from '../../sim/version.js';
-import { UsageError } from '../args.js';
+import { UsageError } from '../../io/args.js';
 
 /** `1.23,1.24,1.30`, ranges `1.28-1.31`, or one version; sorted, without repeats. */
 export function parseVersionList(flag: string, text: string): Minor[] {

@@ -3,8 +3,8 @@
 // reads (nodeName, nodeSelector, required node affinity, tolerations) and where the AppArmor requests were written.
 import { ANNOTATION_PREFIX, isMap, readPod } from '../../sim/pod.js';
 import type { Pod } from '../../sim/types.js';
-import { Reader } from '../load/facts.js';
-import type { InputError, YamlDocument } from '../load/source.js';
+import { Reader } from '../../io/load/facts.js';
+import type { InputError, YamlDocument } from '../../io/load/source.js';
 
 type Path = (string | number)[];
 

@@ -8,7 +8,7 @@ import { formatVersionRanges } from '../commands/versions.js';
 import type { Palette } from './color.js';
 import type { PodResultJson } from './json.js';
 import { DRY_RUN_SCHEMA_VERSION, podResultJson } from './json.js';
-import { escapeXml, junitDocument } from './junit.js';
+import { escapeXml, junitDocument } from '../../io/junit.js';
 import { containerLabel, containerSummary, podLabel, refused } from './report.js';
 import { decisionDetails, indentContinuation } from './table.js';
 

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../cli/args.js';
-import { InputFailure } from '../../cli/load/source.js';
+import { UsageError } from '../../io/args.js';
+import { InputFailure } from '../../io/load/source.js';
 import { newRunId, parseRunArguments } from '../../conformance/command.js';
 import { hostExec } from '../../conformance/exec.js';
 import { CommandNotFound } from '../../conformance/exec.js';
@@ -134,8 +134,8 @@ describe.skipIf(!BUILT)(`built CLI${BUILT ? '' : ' (skipped: dist/conformance mi
     expect(rows.map((r) => r.version)).toEqual(['1.29', '1.30', '1.31', '1.32', '1.33', '1.34', '1.35']);
   });
 
-  it('the console examples of conformance/README-section.md print what they show (as test/readme.test.ts will check once pasted)', () => {
-    const section = readFileSync(join(ROOT, 'conformance', 'README-section.md'), 'utf8');
+  it('the console examples of docs/conformance.md print what they show without kind on the PATH', () => {
+    const section = readFileSync(join(ROOT, 'docs', 'conformance.md'), 'utf8');
     const examples = [...section.matchAll(/^```console\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
     expect(examples.length).toBeGreaterThan(0);
     for (const block of examples) {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { helperPodManifest, parseProbeOutput, parserFailure, parserScript, PROBE_SCRIPT, PROFILES_BEGIN, PROFILES_END } from '../../conformance/helper-pods.js';
 import { generatedProfile, restoreNames, rewritePodProfiles } from '../../conformance/profiles.js';
-import { findApparmorParser } from '../../cli/profile-files.js';
+import { findApparmorParser } from '../../io/load/profile-files.js';
 
 const pod = {
   apiVersion: 'v1',

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadScenarios } from '../../cli/commands/scenarios.js';
-import { InputFailure } from '../../cli/load/source.js';
+import { loadScenarios } from '../../io/load/scenarios.js';
+import { InputFailure } from '../../io/load/source.js';
 import { checkRecordings, readRecording, recordingProblems } from '../../conformance/recordings.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runScenario } from '../../cli/commands/scenarios.js';
-import { loadScenarioFile } from '../../cli/load/scenario.js';
+import { loadScenarioFile } from '../../io/load/scenario.js';
 import { simulate } from '../../sim/simulate.js';
 import type { ContainerResult, Decision, Outcome, Stage } from '../../sim/types.js';
 import type { GenCase, GenContainer, GenField, GenPod, GenPsp } from './arbitraries.js';

@@ -5,9 +5,9 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { basename, delimiter, join } from 'node:path';
-import { extractProfileNames } from '../sim/nodefacts/profile-source.js';
-import type { LoadedProfile } from '../sim/types.js';
-import { InputFailure, readTextFile, systemMessage } from './load/source.js';
+import { extractProfileNames } from '../../sim/nodefacts/profile-source.js';
+import type { LoadedProfile } from '../../sim/types.js';
+import { InputFailure, readTextFile, systemMessage } from './source.js';
 
 export interface ProfileFileError {
   file: string;

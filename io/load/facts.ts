@@ -154,7 +154,7 @@ export async function readNode(reader: Reader, value: unknown, path: Path, defau
   });
   if (profileFiles.length > 0) {
     // Imported on demand: profile validation may pull in a process runner that `dry-run` must not pay for at start-up.
-    const { loadProfileFiles } = await import('../profile-files.js');
+    const { loadProfileFiles } = await import('./profile-files.js');
     const loaded = await loadProfileFiles(profileFiles);
     if ('errors' in loaded) {
       for (const error of loaded.errors) reader.errors.push({ file: error.file, line: error.line, message: error.message });
