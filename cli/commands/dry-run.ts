@@ -13,6 +13,8 @@ import { dryRunJunit } from '../output/junit.js';
 import type { DryRunFormat, PodOutcome } from '../output/report.js';
 import { refused } from '../output/report.js';
 import { dryRunTable } from '../output/table.js';
+import { loadConfig, todayUtc } from '../../io/load/config.js';
+import { Suppressor, selectInputs, withConfigLines, withDefaults } from './config.js';
 import type { PodInput } from './manifests.js';
 import { readManifests } from './manifests.js';
 import { buildNode } from './node.js';
@@ -37,6 +39,7 @@ const OPTIONS = {
   explain: { type: 'boolean' },
   output: { type: 'string', short: 'o' },
   cluster: { type: 'string' },
+  config: { type: 'string' },
 } as const satisfies OptionSpecs;
 
 export const DRY_RUN_HELP = `Usage: apparmor-sim dry-run <files|dirs|-> [options]
@@ -64,9 +67,11 @@ Options:
   --apparmor-disabled     the node's kernel has AppArmor disabled
   --explain               include each check's trace (and, in JSON, the stored pod)
   -o, --output FORMAT     table (default) | json | junit | sarif
+  --config FILE           defaults, files and suppressions (default: .apparmor-sim.yaml in the working directory or
+                          the nearest parent that has one)
   -h, --help              show this help
 
-Flags override the same settings in --node FILE.
+Flags override the same settings in --node FILE and in the config file.
 
 ${EXIT_CODES_HELP}
 `;
@@ -91,6 +96,8 @@ export interface DryRunSettings {
   appArmorDisabled: boolean;
   explain: boolean;
   output: DryRunOutputFormat;
+  /** The config file's suppressions (none without one). */
+  suppressor: Suppressor;
 }
 
 export async function runDryRun(argv: string[]): Promise<number> {
@@ -99,7 +106,11 @@ export async function runDryRun(argv: string[]): Promise<number> {
     process.stdout.write(DRY_RUN_HELP);
     return EXIT.ok;
   }
-  const settings = readSettings(parsed);
+  const config = loadConfig(parsed.values.config, process.cwd(), OPTIONS, todayUtc());
+  for (const line of config?.expired ?? []) process.stderr.write(`apparmor-sim: warning: ${line}\n`);
+  const configured = withDefaults({ values: parsed.values, positionals: selectInputs(parsed.positionals, config, process.cwd()) }, config);
+  const settings = withConfigLines(config, parsed.values, () => readSettings(configured));
+  settings.suppressor = new Suppressor(config?.suppressions ?? []);
   // Several versions, several nodes or SARIF: cli/commands/matrix.ts, loaded only then.
   if (settings.versions.length > 1 || settings.clusterFile !== undefined || settings.output === 'sarif') return (await import('./matrix.js')).runMatrix(settings);
   const cluster = clusterFor(settings);
@@ -110,16 +121,19 @@ export async function runDryRun(argv: string[]): Promise<number> {
   const format = formatFor(settings);
   const pods: string[] = [];
   let refusedCount = 0;
+  let suppressedCount = 0;
   for (const result of simulateEach(manifests.pods, cluster, node, settings.namespace)) {
-    if (refused(result.decision)) refusedCount++;
+    result.suppressed = settings.suppressor.forDecision(result, result.decision);
+    if (result.suppressed) suppressedCount++;
+    else if (refused(result.decision)) refusedCount++;
     pods.push(format.pod(result));
   }
-  process.stdout.write(format.document(pods, { pods: pods.length, refused: refusedCount, skipped: manifests.skipped }));
+  process.stdout.write(format.document(pods, { pods: pods.length, refused: refusedCount, suppressed: suppressedCount, skipped: manifests.skipped }));
   return refusedCount > 0 ? EXIT.refusedOrFailed : EXIT.ok;
 }
 
 function readSettings({ values, positionals }: Parsed<typeof OPTIONS>): DryRunSettings {
-  if (positionals.length === 0) throw new UsageError('dry-run needs at least one file, directory, or - for stdin', true);
+  if (positionals.length === 0) throw new UsageError('dry-run needs at least one file, directory, or - for stdin (or include globs in .apparmor-sim.yaml)', true);
   const versions = values['k8s-version'] !== undefined ? parseVersionList('--k8s-version', values['k8s-version']) : [NEWEST_MODELLED_MINOR];
   const apiserver = versions[0] ?? NEWEST_MODELLED_MINOR;
   const kubeletText = values['kubelet-version'];
@@ -142,6 +156,7 @@ function readSettings({ values, positionals }: Parsed<typeof OPTIONS>): DryRunSe
     appArmorDisabled: values['apparmor-disabled'] === true,
     explain: values.explain === true,
     output: parseChoice('--output', values.output ?? 'table', DRY_RUN_OUTPUT_FORMATS),
+    suppressor: new Suppressor([]),
   };
 }
 

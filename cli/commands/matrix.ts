@@ -50,7 +50,13 @@ export async function runMatrix(settings: DryRunSettings): Promise<number> {
   if (streaming) out.write(streaming.head);
   for (const outcome of evaluateAll(manifests.pods, run, settings.namespace)) {
     summary.pods++;
-    if (outcome.refused) summary.refused++;
+    if (!settings.suppressor.empty) {
+      const target = { namespace: outcome.namespace, name: outcome.name, workload: outcome.input.workload };
+      outcome.suppressed = outcome.refused ? settings.suppressor.forDecisions(target, outcome.cells.flatMap((c) => c.groups.map((g) => g.decision))) : undefined;
+      outcome.suppress = (ruleId, decision) => settings.suppressor.match(target, ruleId, decision);
+    }
+    if (outcome.suppressed) summary.suppressed = (summary.suppressed ?? 0) + 1;
+    else if (outcome.refused) summary.refused++;
     if (outcome.variesByNode) summary.variesByNode++;
     if (outcome.variesByVersion) summary.variesByVersion++;
     const unschedulable = outcome.cells.some((c) => c.unschedulable !== undefined);

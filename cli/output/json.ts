@@ -4,6 +4,7 @@ import type { ContainerResult, Decision, Outcome, Pod, Stage, TraceEntry } from 
 import type { SkippedDocument } from '../commands/manifests.js';
 import type { WorkloadRef } from '../commands/workloads.js';
 import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
+import { suppressionJson } from '../commands/config.js';
 
 export const DRY_RUN_SCHEMA_VERSION = 1;
 
@@ -34,6 +35,8 @@ export interface PodResultJson {
   trace?: TraceEntry[];
   /** Only for a pod built from a workload's pod template. */
   workload?: WorkloadRef;
+  /** Only for a refusal the config file suppresses. */
+  suppressed?: ReturnType<typeof suppressionJson>;
 }
 
 export interface DryRunJson {
@@ -76,6 +79,7 @@ export function podResultJson(result: PodOutcome, explain: boolean): PodResultJs
     json.trace = decision.trace;
   }
   if (result.workload) json.workload = { kind: result.workload.kind, name: result.workload.name };
+  if (result.suppressed) json.suppressed = suppressionJson(result.suppressed);
   return json;
 }
 

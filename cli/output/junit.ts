@@ -2,17 +2,20 @@
 import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
 import { containerLabel, containerSummary, podLabel, refused } from './report.js';
 import { escapeXml, junitDocument } from '../../io/junit.js';
+import { suppressionText } from './table.js';
 
 interface TestCase {
   name: string;
   classname: string;
   failure?: { type: string; message: string; body: string } | undefined;
+  /** A refusal the config file suppresses: a skipped test, not a failure. */
+  skipped?: string | undefined;
   output: string;
 }
 
 export const dryRunJunit: DryRunFormat = {
   pod: (result) => testCaseXml(podTestCase(result)),
-  document: (pods, summary) => junitDocument('apparmor-sim dry-run', pods, summary.refused),
+  document: (pods, summary) => junitDocument('apparmor-sim dry-run', pods, summary.refused, { skipped: summary.suppressed ?? 0 }),
 };
 
 function podTestCase(result: PodOutcome): TestCase {
@@ -20,7 +23,8 @@ function podTestCase(result: PodOutcome): TestCase {
   return {
     name: podLabel(result),
     classname: `${file}:${line}`,
-    failure: refused(decision)
+    skipped: result.suppressed ? suppressionText(result.suppressed) : undefined,
+    failure: refused(decision) && !result.suppressed
       ? { type: decision.outcome, message: `${decision.outcome} at ${decision.stage}${decision.reason ? `: ${decision.reason}` : ''}`, body: decision.message }
       : undefined,
     output: [...decision.containers.map((c) => `${containerLabel(c)}: ${containerSummary(c)}`), ...decision.warnings.map((w) => `warning: ${w}`)].join('\n'),
@@ -44,6 +48,7 @@ function testCaseXml(c: TestCase): string {
   if (c.failure) {
     parts.push(`      <failure type="${escapeXml(c.failure.type)}" message="${escapeXml(c.failure.message)}">${escapeXml(c.failure.body)}</failure>\n`);
   }
+  if (c.skipped) parts.push(`      <skipped message="${escapeXml(c.skipped)}"/>\n`);
   if (c.output) parts.push(`      <system-out>${escapeXml(c.output)}</system-out>\n`);
   parts.push('    </testcase>\n');
   return parts.join('');

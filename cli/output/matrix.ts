@@ -1,6 +1,8 @@
 // Output of the dry run over several versions and/or nodes: a pod x version (or pod x node) grid with the distinct
 // decisions under it, JSON with per-version, per-node results, and JUnit.
 import type { Decision, Minor } from '../../sim/types.js';
+import type { Suppression } from '../../io/load/config.js';
+import { suppressionJson } from '../commands/config.js';
 import { formatMinor } from '../../sim/version.js';
 import type { ClusterNode } from '../commands/cluster.js';
 import type { PodInput, SkippedDocument } from '../commands/manifests.js';
@@ -10,7 +12,7 @@ import type { PodResultJson } from './json.js';
 import { DRY_RUN_SCHEMA_VERSION, podResultJson } from './json.js';
 import { escapeXml, junitDocument } from '../../io/junit.js';
 import { containerLabel, containerSummary, podLabel, refused } from './report.js';
-import { decisionDetails, indentContinuation } from './table.js';
+import { decisionDetails, indentContinuation, suppressionText } from './table.js';
 
 export interface MatrixGroup {
   /** The eligible nodes on which the pod gets this decision, in node order. */
@@ -35,13 +37,19 @@ export interface MatrixOutcome {
   refused: boolean;
   variesByNode: boolean;
   variesByVersion: boolean;
+  /** Set when every refusal of the pod is suppressed by the config file. */
+  suppressed?: Suppression | undefined;
+  /** The config file's suppression of one finding (SARIF marks each result). */
+  suppress?: ((ruleId: string, decision: Decision) => Suppression | undefined) | undefined;
 }
 
 export interface MatrixSummary {
   pods: number;
   /** Pods that run on every eligible node in every version (and are schedulable). */
   runEverywhere: number;
+  /** Refused pods, without the suppressed ones. */
   refused: number;
+  suppressed?: number;
   variesByNode: number;
   variesByVersion: number;
   unschedulable: number;
@@ -82,6 +90,7 @@ function flags(outcome: MatrixOutcome): string[] {
   if (outcome.variesByNode) out.push('varies by node');
   if (outcome.variesByVersion) out.push('varies by version');
   if (outcome.cells.some((c) => c.unschedulable !== undefined)) out.push('unschedulable');
+  if (outcome.suppressed) out.push('suppressed');
   return out;
 }
 
@@ -203,7 +212,7 @@ function summaryLine(s: MatrixSummary): string {
   const everywhere = s.runEverywhere;
   const details = [s.variesByNode && `${s.variesByNode} vary by node`, s.variesByVersion && `${s.variesByVersion} vary by version`].filter(Boolean).join(', ');
   const scope = s.clusterMode ? (s.versions.length > 1 ? 'on every eligible node of every version' : 'on every eligible node') : 'in every version';
-  return `${s.pods} pod${s.pods === 1 ? '' : 's'}: ${everywhere} run ${scope}, ${s.refused} refused somewhere${details ? ` (${details})` : ''}${s.unschedulable ? `, ${s.unschedulable} unschedulable` : ''}; ${s.skipped.length} skipped`;
+  return `${s.pods} pod${s.pods === 1 ? '' : 's'}: ${everywhere} run ${scope}, ${s.refused} refused somewhere${details ? ` (${details})` : ''}${s.suppressed ? `, ${s.suppressed} suppressed` : ''}${s.unschedulable ? `, ${s.unschedulable} unschedulable` : ''}; ${s.skipped.length} skipped`;
 }
 
 // ---- JSON ----
@@ -257,6 +266,7 @@ export function matrixPodJson(outcome: MatrixOutcome, explain: boolean): MatrixP
       }),
     })),
     notScheduledTo: outcome.ineligible,
+    ...(outcome.suppressed ? { suppressed: suppressionJson(outcome.suppressed) } : {}),
   };
 }
 
@@ -299,6 +309,8 @@ export const matrixJunit: MatrixFormat = {
         const bad = cell.groups.filter((g) => refused(g.decision));
         if (cell.unschedulable !== undefined) {
           parts.push(`      <skipped message="${escapeXml(`unschedulable: ${cell.unschedulable}`)}"/>\n`);
+        } else if (bad.length > 0 && outcome.suppressed) {
+          parts.push(`      <skipped message="${escapeXml(suppressionText(outcome.suppressed))}"/>\n`);
         } else if (bad.length > 0) {
           const type = [...new Set(bad.map((g) => g.decision.outcome))].join(',');
           const message = bad.map((g) => `${g.decision.outcome} at ${g.decision.stage} on ${g.nodes.join(', ')}`).join('; ');

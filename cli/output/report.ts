@@ -3,6 +3,7 @@ import type { Mismatch } from '../../sim/expect.js';
 import type { ContainerResult, Decision } from '../../sim/types.js';
 import type { SkippedDocument } from '../commands/manifests.js';
 import type { WorkloadRef } from '../commands/workloads.js';
+import type { Suppression } from '../../io/load/config.js';
 
 export interface PodOutcome {
   file: string;
@@ -12,6 +13,8 @@ export interface PodOutcome {
   decision: Decision;
   /** The workload whose pod template the pod was built from. */
   workload?: WorkloadRef | undefined;
+  /** A refusal the config file accepts: reported as suppressed, not counted as refused. */
+  suppressed?: Suppression | undefined;
 }
 
 /** `namespace/name`, followed by ` (Kind/name)` for a workload's pod. */
@@ -21,7 +24,10 @@ export function podLabel(result: Pick<PodOutcome, 'namespace' | 'name' | 'worklo
 
 export interface DryRunSummary {
   pods: number;
+  /** Refused pods, without the suppressed ones. */
   refused: number;
+  /** Refused pods whose refusal the config file suppresses. */
+  suppressed?: number;
   skipped: readonly SkippedDocument[];
 }
 

@@ -8,6 +8,7 @@ import type { PodInput } from '../commands/manifests.js';
 import { formatVersionRanges } from '../commands/versions.js';
 import type { MatrixFormat, MatrixOutcome } from './matrix.js';
 import { podLabel } from './report.js';
+import type { Suppression } from '../../io/load/config.js';
 
 const HELP_URI = 'https://kubernetes.io/docs/tutorials/security/apparmor/';
 
@@ -36,7 +37,7 @@ export const SARIF_RULES: readonly SarifRule[] = [
   rule('apparmor/api-warning', 'ApiWarning', 'The API server warns about the pod.', 'A Warning header returned with the create, e.g. deprecated AppArmor annotations.', 'Follow the warning: from 1.30 use securityContext.appArmorProfile instead of the beta annotations.', 'warning'),
 ];
 
-function ruleFor(decision: Decision): string {
+export function ruleFor(decision: Decision): string {
   switch (decision.outcome) {
     case 'Forbidden':
       return decision.reason === 'Invalid' ? 'apparmor/invalid' : 'apparmor/forbidden';
@@ -74,7 +75,16 @@ interface SarifResult {
   message: { text: string };
   locations: unknown[];
   partialFingerprints: Record<string, string>;
+  /** SARIF 2.1.0 §3.27.23: present when the config file accepts the finding; viewers show it as suppressed. */
+  suppressions?: SarifSuppression[];
   properties: Record<string, unknown>;
+}
+
+interface SarifSuppression {
+  kind: 'external';
+  status: 'accepted';
+  justification: string;
+  location: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } };
 }
 
 function artifactUri(file: string): string {
@@ -103,9 +113,10 @@ function resultsOf(outcome: MatrixOutcome): SarifResult[] {
     }
   }
   const pod = podLabel({ ...outcome, workload: outcome.input.workload });
-  return [...found.values()].map((f) => {
+  return [...found.values()].map((f): SarifResult => {
     const ruleIndex = SARIF_RULES.findIndex((r) => r.id === f.ruleId);
     const level = SARIF_RULES[ruleIndex]?.defaultConfiguration.level ?? 'error';
+    const suppression = outcome.suppress?.(f.ruleId, f.decision);
     return {
       ruleId: f.ruleId,
       ruleIndex,
@@ -118,6 +129,7 @@ function resultsOf(outcome: MatrixOutcome): SarifResult[] {
         },
       ],
       partialFingerprints: { 'apparmorSim/v1': `${f.ruleId}:${outcome.namespace}/${outcome.input.workload ? `${outcome.input.workload.kind}/${outcome.input.workload.name}` : outcome.name}:${hash(f.text)}` },
+      ...(suppression ? { suppressions: [sarifSuppression(suppression)] } : {}),
       properties: {
         outcome: f.decision.outcome,
         stage: f.decision.stage,
@@ -131,6 +143,16 @@ function resultsOf(outcome: MatrixOutcome): SarifResult[] {
       },
     };
   });
+}
+
+function sarifSuppression(s: Suppression): SarifSuppression {
+  const colon = s.at.lastIndexOf(':');
+  return {
+    kind: 'external',
+    status: 'accepted',
+    justification: `${s.reason}${s.expires !== undefined ? ` (until ${s.expires})` : ''}`,
+    location: { physicalLocation: { artifactLocation: { uri: artifactUri(s.at.slice(0, colon)) }, region: { startLine: Number(s.at.slice(colon + 1)) } } },
+  };
 }
 
 /** FNV-1a, enough to tell messages apart in a fingerprint. */

@@ -1,5 +1,6 @@
 // Human-readable output: one line per pod or scenario, details indented under it.
 import type { Decision } from '../../sim/types.js';
+import type { Suppression } from '../../io/load/config.js';
 import type { Palette } from './color.js';
 import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
 import { containerLabel, containerSummary, podLabel, refused } from './report.js';
@@ -15,7 +16,8 @@ export function dryRunTable(explain: boolean, colors: Palette): DryRunFormat {
         const what = [s.kind, s.name].filter(Boolean).join('/');
         lines.push(colors.dim(`${s.file}:${s.line}  skipped ${what ? `${what}: ` : ''}${s.why}`));
       }
-      lines.push(`${summary.pods} pod${summary.pods === 1 ? '' : 's'}: ${summary.pods - summary.refused} run, ${summary.refused} refused; ${summary.skipped.length} skipped`);
+      const suppressed = summary.suppressed ?? 0;
+      lines.push(`${summary.pods} pod${summary.pods === 1 ? '' : 's'}: ${summary.pods - summary.refused - suppressed} run, ${summary.refused} refused${suppressed > 0 ? `, ${suppressed} suppressed` : ''}; ${summary.skipped.length} skipped`);
       return `${lines.join('\n')}\n`;
     },
   };
@@ -29,6 +31,7 @@ function podLines(result: PodOutcome, explain: boolean, colors: Palette): string
   if (decision.reason) fields.push(decision.reason);
   if (decision.message) fields.push(indentContinuation(decision.message));
   lines.push(fields.join('  '));
+  if (result.suppressed) lines.push(colors.dim(`${INDENT}${suppressionText(result.suppressed)}`));
   decisionDetails(decision, explain, colors, lines);
   return lines.join('\n');
 }
@@ -38,6 +41,11 @@ export function decisionDetails(decision: Decision, explain: boolean, colors: Pa
   for (const w of decision.warnings) lines.push(colors.warn(`${INDENT}warning: ${indentContinuation(w)}`));
   if (!explain) return;
   for (const t of decision.trace) lines.push(colors.dim(`${INDENT}trace: ${t.verdict.padEnd(6)} ${t.check} (${t.component}): ${indentContinuation(t.detail)}`));
+}
+
+/** `suppressed: <reason> (.apparmor-sim.yaml:12, until 2026-12-31)` */
+export function suppressionText(s: Suppression): string {
+  return `suppressed: ${s.reason} (${s.at}${s.expires !== undefined ? `, until ${s.expires}` : ''})`;
 }
 
 /** Keeps multi-line messages (API errors list several fields) under their entry. */
