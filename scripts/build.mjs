@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// `npm pack` and `npm publish` run prepack (which builds) and then prepare: build once.
+if (process.argv.includes('--prepare') && ['pack', 'publish'].includes(process.env.npm_command ?? '')) process.exit(0);
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 // TypeScript is a devDependency: present in a clone after `npm ci`, and in a git dependency's clone, which npm
 // prepares with `npm install --include=dev` before running `prepare` (pacote lib/git.js, lib/fetcher.js).

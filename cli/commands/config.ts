@@ -30,7 +30,7 @@ export function withConfigLines<T>(config: Config | undefined, given: Readonly<R
     return read();
   } catch (error) {
     if (!config || !(error instanceof UsageError)) throw error;
-    const flag = /^--([a-z-]+): /.exec(error.message)?.[1];
+    const flag = /^--([a-z0-9-]+): /.exec(error.message)?.[1];
     if (flag === undefined || given[flag] !== undefined || config.defaults[flag] === undefined) throw error;
     throw new InputFailure([{ file: config.label, line: config.defaultLines[flag], message: `defaults.${flag}: ${error.message.slice(flag.length + 4)}` }]);
   }

@@ -176,10 +176,10 @@ export function todayUtc(): string {
 
 /**
  * A glob as a RegExp over `/`-separated relative paths: `**` any number of directories, `*` any characters but `/`,
- * `?` one such character; a pattern without `/` matches the file name in any directory (as .gitignore does).
+ * `?` one such character; as in .gitignore, a pattern with no `/` but a trailing one matches at any depth.
  */
 export function globRegExp(glob: string): RegExp {
-  const pattern = glob.includes('/') ? glob.replace(/^\.\//, '') : `**/${glob}`;
+  const pattern = glob.replace(/\/$/, '').includes('/') ? glob.replace(/^\.\//, '') : `**/${glob}`;
   let out = '';
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i] ?? '';
