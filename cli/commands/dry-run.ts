@@ -189,7 +189,7 @@ function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: N
 function formatFor(settings: DryRunSettings): DryRunFormat {
   switch (settings.output) {
     case 'json':
-      return dryRunJson(settings.explain);
+      return dryRunJson(settings.explain, settings);
     case 'junit':
       return dryRunJunit;
     case 'table':

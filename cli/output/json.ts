@@ -1,12 +1,17 @@
 // The JSON formats. Their shapes are a documented interface (README "JSON output"): add keys, never rename them.
 import type { Mismatch } from '../../sim/expect.js';
-import type { ContainerResult, Decision, Outcome, Pod, Stage, TraceEntry } from '../../sim/types.js';
+import type { ContainerResult, Decision, Minor, Outcome, Pod, Stage, TraceEntry } from '../../sim/types.js';
+import { formatMinor } from '../../sim/version.js';
 import type { SkippedDocument } from '../commands/manifests.js';
 import type { WorkloadRef } from '../commands/workloads.js';
 import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
 import { suppressionJson } from '../commands/config.js';
 
 export const DRY_RUN_SCHEMA_VERSION = 1;
+/** The version of the shapes below, described by docs/schema/*.schema.json; `version` is the same number, kept for readers written before schemaVersion. */
+export const JSON_SCHEMA_VERSION = DRY_RUN_SCHEMA_VERSION;
+/** How every dry-run JSON document starts. */
+export const DRY_RUN_JSON_HEAD = `{\n  "schemaVersion": ${JSON_SCHEMA_VERSION},\n  "version": ${DRY_RUN_SCHEMA_VERSION},\n  "results": `;
 
 export interface ContainerJson {
   name: string;
@@ -40,19 +45,25 @@ export interface PodResultJson {
 }
 
 export interface DryRunJson {
+  schemaVersion: typeof JSON_SCHEMA_VERSION;
   version: typeof DRY_RUN_SCHEMA_VERSION;
   results: PodResultJson[];
   skipped: SkippedDocument[];
+  /** The API server version simulated. */
+  k8sVersions: string[];
+  /** The kubelet version simulated. */
+  kubeletVersion: string;
 }
 
 /** Pretty-printed like JSON.stringify(body, null, 2) of a DryRunJson, assembled from per-pod pieces. */
-export function dryRunJson(explain: boolean): DryRunFormat {
+export function dryRunJson(explain: boolean, versions: { apiserver: Minor; kubelet: Minor }): DryRunFormat {
   return {
     pod: (result) => `    ${JSON.stringify(podResultJson(result, explain), null, 2).replace(NEWLINES, '\n    ')}`,
     document(pods, summary) {
       const results = pods.length > 0 ? `[\n${pods.join(',\n')}\n  ]` : '[]';
       const skipped = summary.skipped.map(({ file, line, kind, name, why }) => ({ file, line, kind, name, why }));
-      return `{\n  "version": ${DRY_RUN_SCHEMA_VERSION},\n  "results": ${results},\n  "skipped": ${JSON.stringify(skipped, null, 2).replace(NEWLINES, '\n  ')}\n}\n`;
+      const simulated = `,\n  "k8sVersions": [${JSON.stringify(formatMinor(versions.apiserver))}],\n  "kubeletVersion": ${JSON.stringify(formatMinor(versions.kubelet))}`;
+      return `${DRY_RUN_JSON_HEAD}${results},\n  "skipped": ${JSON.stringify(skipped, null, 2).replace(NEWLINES, '\n  ')}${simulated}\n}\n`;
     },
   };
 }
@@ -112,6 +123,7 @@ export interface ScenarioResultJson {
 }
 
 export interface ScenariosJson {
+  schemaVersion: typeof JSON_SCHEMA_VERSION;
   total: number;
   passed: number;
   failed: number;
@@ -125,7 +137,7 @@ export function scenariosJson(outcomes: readonly ScenarioOutcome[]): string {
 export function scenariosJsonBody(outcomes: readonly ScenarioOutcome[]): ScenariosJson {
   const results = outcomes.map(scenarioResultJson);
   const passed = results.filter((r) => r.passed).length;
-  return { total: results.length, passed, failed: results.length - passed, results };
+  return { schemaVersion: JSON_SCHEMA_VERSION, total: results.length, passed, failed: results.length - passed, results };
 }
 
 function scenarioResultJson(outcome: ScenarioOutcome): ScenarioResultJson {

@@ -9,7 +9,7 @@ import type { PodInput, SkippedDocument } from '../commands/manifests.js';
 import { formatVersionRanges } from '../commands/versions.js';
 import type { Palette } from './color.js';
 import type { PodResultJson } from './json.js';
-import { DRY_RUN_SCHEMA_VERSION, podResultJson } from './json.js';
+import { DRY_RUN_JSON_HEAD, podResultJson } from './json.js';
 import { escapeXml, junitDocument } from '../../io/junit.js';
 import { containerLabel, containerSummary, podLabel, refused } from './report.js';
 import { decisionDetails, indentContinuation, suppressionText } from './table.js';
@@ -276,9 +276,9 @@ export function matrixJson(explain: boolean): MatrixFormat {
     pod: (outcome) => `    ${JSON.stringify(matrixPodJson(outcome, explain))}`,
     document(pods, summary) {
       const results = pods.length > 0 ? `[\n${pods.join(',\n')}\n  ]` : '[]';
-      return `{\n  "version": ${DRY_RUN_SCHEMA_VERSION},\n  "results": ${results}${jsonTail(summary)}`;
+      return `${DRY_RUN_JSON_HEAD}${results}${jsonTail(summary)}`;
     },
-    streaming: { head: `{\n  "version": ${DRY_RUN_SCHEMA_VERSION},\n  "results": [\n`, separator: ',\n', empty: '[]', tail: (summary) => `\n  ]${jsonTail(summary)}` },
+    streaming: { head: `${DRY_RUN_JSON_HEAD}[\n`, separator: ',\n', empty: '[]', tail: (summary) => `\n  ]${jsonTail(summary)}` },
   };
 }
 
