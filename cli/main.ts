@@ -13,7 +13,7 @@ Commands:
   dry-run <files|dirs|->      simulate each Pod in the given manifests
   scenarios run <files|dirs>  run scenario files against the model
   node snapshot               write this node's AppArmor facts as a --node file
-  conformance ...             replay scenarios on a real cluster (see README)
+  conformance ...             replay scenarios on a real cluster (see docs/conformance.md)
 
 Options:
   -h, --help     show help (also per command: apparmor-sim dry-run --help)

@@ -105,7 +105,7 @@ describe('apparmor-sim dry-run', () => {
     const run = cli(['dry-run', `${FIXTURES}/runs.yaml`, `${FIXTURES}/refused.yaml`, '-o', 'json']);
     expect(run.status).toBe(1);
     const body = json(run);
-    expect(Object.keys(body)).toEqual(['version', 'results', 'skipped']);
+    expect(Object.keys(body)).toEqual(['schemaVersion', 'version', 'results', 'skipped', 'k8sVersions', 'kubeletVersion']);
     expect(body['version']).toBe(1);
     const results = body['results'] as Record<string, unknown>[];
     expect(results.map((r) => [r['name'], r['outcome']])).toEqual([['runs', 'Run'], ['refused', 'Forbidden']]);
@@ -241,7 +241,7 @@ describe('apparmor-sim scenarios run', () => {
 
   it('prints exactly the documented JSON', () => {
     const body = json(cli(['scenarios', 'run', dir, '-o', 'json']));
-    expect(Object.keys(body)).toEqual(['total', 'passed', 'failed', 'results']);
+    expect(Object.keys(body)).toEqual(['schemaVersion', 'total', 'passed', 'failed', 'results']);
     expect(body).toMatchObject({ total: 2, passed: 1, failed: 1 });
     const [failed, passed] = body['results'] as Record<string, unknown>[];
     expect(Object.keys(failed ?? {})).toEqual(['name', 'file', 'passed', 'actual', 'mismatches']);

@@ -4,7 +4,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { globRegExp } from '../io/load/config.js';
+import { readFileSync } from 'node:fs';
+import { CONFIG_KEYS, globRegExp } from '../io/load/config.js';
 import { ROOT } from './helpers-cli.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'apparmor-sim-config-'));
@@ -140,6 +141,18 @@ describe('.apparmor-sim.yaml', () => {
     const result = run(project(undefined), ['dry-run', 'manifests/hello.yaml', '--config', 'nope.yaml']);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/^nope\.yaml: cannot read config file: /);
+  });
+});
+
+describe('docs/config.md', () => {
+  it('lists the keys and the defaults the code accepts', () => {
+    const prose = readFileSync(join(ROOT, 'docs', 'config.md'), 'utf8').replace(/\s*\n\s*/g, ' ');
+    const inline = (keys: readonly string[]) => keys.map((k) => `\`${k}\``).join(', ');
+    expect(prose).toContain(`Top-level keys: ${inline(CONFIG_KEYS)}.`);
+    // Every dry-run option but --config itself, as --help lists them.
+    const help = spawnSync(process.execPath, [BIN, 'dry-run', '--help'], { encoding: 'utf8' }).stdout;
+    const options = [...help.matchAll(/^ {2}(?:-o, )?--([a-z0-9-]+)/gm)].map((m) => m[1] ?? '').filter((o) => o !== 'config' && o !== 'help');
+    expect(prose).toContain(`takes every \`dry-run\` option (${inline(options)});`);
   });
 });
 

@@ -1,4 +1,4 @@
-// The JSON formats. Their shapes are a documented interface (README "JSON output"): add keys, never rename them.
+// The JSON formats. Their shapes are a documented interface (docs/output.md, docs/schema/): add keys, never rename them.
 import type { Mismatch } from '../../sim/expect.js';
 import type { ContainerResult, Decision, Minor, Outcome, Pod, Stage, TraceEntry } from '../../sim/types.js';
 import { formatMinor } from '../../sim/version.js';
