@@ -42,6 +42,10 @@ describe('dry-run JSON matches docs/schema/dry-run.schema.json', () => {
   it('records the versions simulated', () => {
     expect(json(['dry-run', 'examples/hello-apparmor.yaml', '--k8s-version', '1.29', '--kubelet-version', '1.28', '-o', 'json'])).toMatchObject({ k8sVersions: ['1.29'], kubeletVersion: '1.28' });
     expect(json(['dry-run', 'examples/hello-apparmor.yaml', '--k8s-version', '1.28-1.30', '-o', 'json'])['k8sVersions']).toEqual(['1.28', '1.29', '1.30']);
+    // examples/node.yaml runs a 1.29 kubelet.
+    expect(json(['dry-run', 'examples/hello-apparmor.yaml', '--k8s-version', '1.30', '--node', 'examples/node.yaml', '-o', 'json'])).toMatchObject({ k8sVersions: ['1.30'], kubeletVersion: '1.29' });
+    const byDefault = json(['dry-run', 'examples/hello-apparmor.yaml', '-o', 'json']);
+    expect(byDefault['k8sVersions']).toEqual([byDefault['kubeletVersion']]);
   });
 
   it('rejects documents that break the contract', () => {

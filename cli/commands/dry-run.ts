@@ -118,7 +118,7 @@ export async function runDryRun(argv: string[]): Promise<number> {
   const manifests = await readManifests(settings.inputs);
   for (const note of notes) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
 
-  const format = formatFor(settings);
+  const format = formatFor(settings, node.kubeletVersion);
   const pods: string[] = [];
   let refusedCount = 0;
   let suppressedCount = 0;
@@ -186,10 +186,11 @@ function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: N
   }
 }
 
-function formatFor(settings: DryRunSettings): DryRunFormat {
+function formatFor(settings: DryRunSettings, kubelet: Minor): DryRunFormat {
   switch (settings.output) {
     case 'json':
-      return dryRunJson(settings.explain, settings);
+      // The node's kubelet: --kubelet-version, else the --node file's kubeletVersion, else the API server's.
+      return dryRunJson(settings.explain, { apiserver: settings.apiserver, kubelet });
     case 'junit':
       return dryRunJunit;
     case 'table':
