@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TMP = mkdtempSync(join(tmpdir(), 'apparmor-sim-pack-'));
-afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+// Two installed dependency trees: removing them takes a while on a busy machine.
+afterAll(() => rmSync(TMP, { recursive: true, force: true }), 120_000);
 
 const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; files: string[] };
 
@@ -31,17 +32,22 @@ function ok(result: SpawnSyncReturns<string>, what: string): string {
   return result.stdout;
 }
 
+/** A copy of the files a clone has (tracked, and new ones not ignored), without dist/ or node_modules. */
+function copySources(into: string): void {
+  mkdirSync(into, { recursive: true });
+  const listed = ok(run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], ROOT), 'git ls-files');
+  // node_modules is a symlink in worktrees, which `node_modules/` in .gitignore does not match.
+  const files = listed.split('\0').filter((f) => f !== '' && f !== 'node_modules' && !f.startsWith('dist/'));
+  const tar = spawnSync('tar', ['--null', '-T', '-', '-cf', '-'], { cwd: ROOT, input: files.join('\0'), maxBuffer: 256 * 1024 * 1024 });
+  expect(tar.status, String(tar.stderr)).toBe(0);
+  const extract = spawnSync('tar', ['-xf', '-'], { cwd: into, input: tar.stdout });
+  expect(extract.status, String(extract.stderr)).toBe(0);
+}
+
 describe('npm pack and install', () => {
   it('packs a built package without stale files, installs it into a prefix, and runs it', () => {
-    // The files a clone has (tracked, and new ones not ignored): never dist/ or node_modules/ from this worktree.
     const source = join(TMP, 'src');
-    mkdirSync(source);
-    const listed = ok(run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], ROOT), 'git ls-files');
-    // node_modules is a symlink in worktrees, which `node_modules/` in .gitignore does not match.
-    const files = listed.split('\0').filter((f) => f !== '' && f !== 'node_modules' && !f.startsWith('dist/'));
-    const tar = spawnSync('tar', ['--null', '-T', '-', '-cf', join(TMP, 'src.tar')], { cwd: ROOT, input: files.join('\0'), encoding: 'utf8' });
-    expect(tar.status, tar.stderr).toBe(0);
-    ok(run('tar', ['-xf', join(TMP, 'src.tar')], source), 'tar -x');
+    copySources(source);
     symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'), 'dir');
     // A module left over from an earlier build must not ship: the build starts from an empty dist/.
     mkdirSync(join(source, 'dist', 'cli'), { recursive: true });
@@ -74,5 +80,23 @@ describe('npm pack and install', () => {
     const refused = run(bin, ['dry-run', join(installed, 'examples/hello-apparmor.yaml'), '--k8s-version', '1.30'], TMP);
     expect(refused.status, refused.stderr).toBe(1);
     expect(refused.stdout).toContain('CreateContainerError');
+  }, 300_000);
+
+  it('installs from git as a dependency: npm installs the dev dependencies and runs prepare, which builds', () => {
+    // A git repository of the sources, as `npm install git+https://…` would clone it.
+    const repo = join(TMP, 'repo');
+    copySources(repo);
+    ok(run('git', ['init', '-q'], repo), 'git init');
+    ok(run('git', ['add', '-A'], repo), 'git add');
+    ok(run('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.invalid', 'commit', '-qm', 'sources'], repo), 'git commit');
+    const project = join(TMP, 'project');
+    mkdirSync(project);
+    writeFileSync(join(project, 'package.json'), '{"name": "consumer", "version": "1.0.0", "private": true}\n');
+    ok(run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', `git+file://${repo}`], project), 'npm install <git URL>');
+    const bin = join(project, 'node_modules', '.bin', 'apparmor-sim');
+    expect(ok(run(bin, ['--version'], project), 'apparmor-sim --version')).toBe(`${MANIFEST.version}\n`);
+    const dryRun = run(bin, ['dry-run', join(project, 'node_modules/apparmor-sim/examples/mixed.yaml'), '--k8s-version', '1.9', '--runtime', 'docker'], project);
+    expect(dryRun.status, dryRun.stderr).toBe(1);
+    expect(dryRun.stdout).toContain('Blocked  kubelet  AppArmor');
   }, 300_000);
 });
