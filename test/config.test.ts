@@ -111,6 +111,21 @@ describe('.apparmor-sim.yaml', () => {
     expect(byObject.stdout).toContain('suppressed: accepted risk (by-object.yaml:2)');
   });
 
+  it('over several versions, suppresses a pod only when every refusal it gets is suppressed', () => {
+    const dir = project('suppressions:\n  - check: apparmor/blocked\n    reason: accepted\n  - check: apparmor/create-container-error\n    object: default/annotated\n    reason: accepted too\n');
+    copyFileSync(join(ROOT, 'examples/mixed.yaml'), join(dir, 'mixed.yaml'));
+    const partly = run(dir, ['dry-run', 'mixed.yaml', '--k8s-version', '1.23,1.31']);
+    expect(partly.stdout).toContain('mixed.yaml:2  default/annotated    Blocked  CreateContainerError  varies by version, suppressed\n');
+    expect(partly.stdout).toContain('2 pods: 0 run in every version, 1 refused somewhere (2 vary by version), 1 suppressed; 1 skipped');
+    // default/not-loaded runs on 1.23 but not on 1.31: still refused.
+    expect(partly.status).toBe(1);
+    writeFileSync(join(dir, '.apparmor-sim.yaml'), 'suppressions:\n  - check: apparmor/blocked\n    reason: accepted\n  - check: apparmor/create-container-error\n    reason: accepted too\n');
+    expect(run(dir, ['dry-run', 'mixed.yaml', '--k8s-version', '1.23,1.31']).status).toBe(0);
+    // Suppressing only the 1.23 refusal of default/annotated leaves its 1.31 refusal: not suppressed.
+    writeFileSync(join(dir, '.apparmor-sim.yaml'), 'suppressions:\n  - check: apparmor/blocked\n    reason: accepted\n');
+    expect(run(dir, ['dry-run', 'mixed.yaml', '--k8s-version', '1.23,1.31']).stdout).not.toContain('suppressed');
+  });
+
   it('ignores an expired suppression and says so', () => {
     const dir = project('suppressions:\n  - check: apparmor/create-container-error\n    reason: temporary\n    expires: 2001-01-31\n');
     const result = run(dir, ['dry-run', 'manifests/hello.yaml', '--k8s-version', '1.30']);
