@@ -42,7 +42,7 @@ describe('parseRunArguments', () => {
       [[], 'conformance run needs at least one scenario file or directory'],
       [['s', '--kind', '--kubeconfig', 'k'], '--kind creates its own cluster; it cannot be combined with --kubeconfig or --context'],
       [['s', '--k8s-version', '1.30'], '--k8s-version only apply with --kind'],
-      [['s', '--kind', '--k8s-version', '1.20'], '--k8s-version: no kind node image for 1.20 in the table (have 1.29, 1.30, 1.31, 1.32, 1.33, 1.34, 1.35); pass --image kindest/node:v1.20.N'],
+      [['s', '--kind', '--k8s-version', '1.20'], '--k8s-version: no kind node image for 1.20 in the table (have 1.24, 1.25, 1.26, 1.27, 1.28, 1.29, 1.30, 1.31, 1.32, 1.33, 1.34, 1.35); pass --image kindest/node:v1.20.N'],
       [['s', '--parallel', '0'], '--parallel: expected a whole number from 1 to 64, got "0"'],
       [['s', '--timeout', 'soon'], '--timeout: expected a whole number from 10 to 86400, got "soon"'],
       [['s', '-o', 'xml'], '--output: unknown value "xml" (expected one of: table, json, junit)'],
@@ -131,7 +131,7 @@ describe.skipIf(!BUILT)(`built CLI${BUILT ? '' : ' (skipped: dist/conformance mi
     const run = cli(['conformance', 'images', '-o', 'json'], '/usr/bin:/bin');
     expect(run.status).toBe(0);
     const rows = JSON.parse(run.stdout) as Array<{ version: string; image: string; kind: string }>;
-    expect(rows.map((r) => r.version)).toEqual(['1.29', '1.30', '1.31', '1.32', '1.33', '1.34', '1.35']);
+    expect(rows.map((r) => r.version)).toEqual(['1.24', '1.25', '1.26', '1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34', '1.35']);
   });
 
   it('the console examples of docs/conformance.md print what they show without kind on the PATH', () => {
