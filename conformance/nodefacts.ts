@@ -26,7 +26,10 @@ export interface ClusterNode {
   runtimeAppArmor: RuntimeAppArmor;
   /** What the canary showed, e.g. the runtime's error. */
   runtimeNote: string;
+  /** Things worth knowing about the node (odd probe output, not probed because it runs Windows). */
   problems: string[];
+  /** Infrastructure failures (probe or canary pod failed, exec failed): the node's facts are unknown; a run error. */
+  failures: string[];
 }
 
 export interface ClusterDescription {
@@ -80,6 +83,7 @@ export function clusterNodeFromInfo(info: NodeInfo): ClusterNode {
     runtimeAppArmor: 'untested',
     runtimeNote: '',
     problems: [],
+    failures: [],
   };
 }
 

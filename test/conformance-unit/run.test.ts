@@ -145,10 +145,11 @@ describe('runConformance with a fake API', () => {
     expect(t.out()).toContain('kept: namespace aasim-k2j9x0ab-sys');
   });
 
-  it('skips AppArmor scenarios when the kernel has AppArmor but the runtime refuses it, saying why; exit 4', async () => {
+  it('on an existing cluster whose runtime refuses AppArmor, skips AppArmor scenarios saying why; nothing replayed is exit 1', async () => {
     const fake = new FakeCluster({ node: { runtimeRefuses: true } });
     const t = setup(fake);
-    expect(await runConformance(t.options, t.deps)).toBe(CONFORMANCE_EXIT.skipped);
+    expect(await runConformance(t.options, t.deps)).toBe(CONFORMANCE_EXIT.refusedOrFailed);
+    expect(t.out().trimEnd().split('\n').at(-1)).toBe('2 scenarios: 0 agree, 0 mismatch, 0 error, 2 skipped; run failed: nothing replayed: none of the 2 scenario(s) could run on this cluster (see the SKIP reasons)');
     expect(t.out()).toContain('runtime refuses (RuntimeDefault: CreateContainerError: failed to get container spec opts: failed to generate apparmor spec opts: apparmor is not supported)');
     expect(t.out()).toContain("SKIP     tutorial-fields-deny-write-loaded-1.35 scenarios/tutorial.yaml:188: no node meets the scenario's node preconditions (kind-control-plane: the kernel has AppArmor on but containerd refuses AppArmor profiles");
     assertClean(fake);
@@ -197,6 +198,6 @@ describe('runConformance with a fake API', () => {
     const body = JSON.parse(t.out()) as { summary: unknown; results: Array<{ status: string; model: { outcome: string }; expectation: { outcome: string }; observed: { outcome: string; containers: unknown[] } }> };
     expect(body.summary).toEqual({ total: 1, agree: 1, mismatch: 0, error: 0, skipped: 0 });
     expect(body.results[0]).toMatchObject({ status: 'agree', model: { outcome: 'Run' }, expectation: { outcome: 'Run' }, observed: { outcome: 'Run', containers: [{ name: 'hello', profile: 'k8s-apparmor-example-deny-write (enforce)', writeDenied: true }] } });
-    expect(t.err()).toBe('apparmor-sim: replaying 1 of 1 scenarios (2 at a time)\napparmor-sim: agree tutorial-fields-deny-write-loaded-1.35\napparmor-sim: 1 scenarios: 1 agree, 0 mismatch, 0 error, 0 skipped\n');
+    expect(t.err()).toBe('apparmor-sim: node kind-control-plane: linux, kubelet v1.35.0, containerd://2.1.1, AppArmor on, runtime applies (RuntimeDefault runs as cri-containerd.apparmor.d (enforce))\napparmor-sim: replaying 1 of 1 scenarios (2 at a time)\napparmor-sim: agree tutorial-fields-deny-write-loaded-1.35\napparmor-sim: 1 scenarios: 1 agree, 0 mismatch, 0 error, 0 skipped\n');
   });
 });
