@@ -71,7 +71,7 @@ export async function checkCredentialPlugin(plugin: CredentialPlugin, user: stri
   const shown = JSON.stringify([plugin.command, ...(plugin.args ?? [])].join(' '));
   const what = `credential plugin ${shown} of kubeconfig user ${JSON.stringify(user)}`;
   const result = await execa(plugin.command, plugin.args ?? [], { env, reject: false, timeout: timeoutMs, forceKillAfterDelay: 1000, input: '', maxBuffer: 1024 * 1024, stripFinalNewline: true });
-  if (result.timedOut) throw new KubeconfigError(`${what} did not finish within ${Math.round(timeoutMs / 1000)} s`);
+  if (result.timedOut) throw new KubeconfigError(`${what} did not finish within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`}`);
   if (result.code === 'ENOENT') throw new KubeconfigError(`${what}: command not found`);
   if (result.exitCode !== 0) {
     const stderr = typeof result.stderr === 'string' ? result.stderr.trim().split('\n')[0] ?? '' : '';

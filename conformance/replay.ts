@@ -195,7 +195,14 @@ export async function probeRuntime(env: ReplayEnv, node: ClusterNode, index: num
       if (verdict.kind === 'decided') {
         const result = verdict.observation;
         if (result.outcome === 'Run') {
-          const read = await readProcAttr(env.api, env.systemNamespace, name, 'canary');
+          let read: ProcAttrRead;
+          try {
+            read = await readProcAttr(env.api, env.systemNamespace, name, 'canary');
+          } catch (error) {
+            if (!(error instanceof ExecFailed)) throw error;
+            node.failures.push(`runtime canary: ${error.message}`);
+            return;
+          }
           if (!read.ok) {
             node.failures.push(`runtime canary: ${read.why}`);
             return;

@@ -115,6 +115,36 @@ describe.skipIf(!BUILT)(`built CLI${BUILT ? '' : ' (skipped: dist/conformance mi
     expect(run.stderr).toBe('apparmor-sim: conformance skipped: no kubeconfig: KUBECONFIG is unset or names no existing file, and ~/.kube/config does not exist; pass --kubeconfig FILE, or --kind to create a cluster\n');
   });
 
+  it('hostile --kubeconfig inputs end with one line and exit 2, in bounded time: /dev/zero, a FIFO, a directory, a missing file, a wrong --context', () => {
+    const fifo = join(TMP, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    const good = join(TMP, 'kubeconfig');
+    writeFileSync(good, ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster: {server: "https://127.0.0.1:1"}', 'users:', '- name: u', '  user: {token: t}', 'contexts:', '- name: only', '  context: {cluster: c, user: u}', 'current-context: only', ''].join('\n'));
+    const cases: Array<[string[], string]> = [
+      [['--kubeconfig', '/dev/zero'], 'apparmor-sim: --kubeconfig /dev/zero: not a regular file (a character device)\n'],
+      [['--kubeconfig', fifo], `apparmor-sim: --kubeconfig ${fifo}: not a regular file (a FIFO)\n`],
+      [['--kubeconfig', TMP], `apparmor-sim: --kubeconfig ${TMP}: not a regular file (a directory)\n`],
+      [['--kubeconfig', join(TMP, 'missing')], `apparmor-sim: --kubeconfig ${join(TMP, 'missing')}: no such file\n`],
+      [['--kubeconfig', good, '--context', 'other'], `apparmor-sim: --context other: no such context in --kubeconfig ${good} (have: only)\n`],
+    ];
+    for (const [flags, stderr] of cases) {
+      const started = Date.now();
+      const run = cli(['conformance', 'run', 'scenarios/', ...flags, '-o', 'junit'], '/usr/bin:/bin');
+      expect(run.stderr, flags.join(' ')).toBe(stderr);
+      expect(run.status, flags.join(' ')).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(Date.now() - started).toBeLessThan(20_000);
+    }
+  });
+
+  it('a kubeconfig whose credential plugin fails: exit 2 naming the plugin, not the API server', () => {
+    const file = join(TMP, 'kubeconfig-exec');
+    writeFileSync(file, ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster: {server: "https://127.0.0.1:1"}', 'users:', '- name: u', '  user:', '    exec: {apiVersion: client.authentication.k8s.io/v1, command: sh, args: ["-c", "echo token expired >&2; exit 3"]}', 'contexts:', '- name: only', '  context: {cluster: c, user: u}', 'current-context: only', ''].join('\n'));
+    const run = cli(['conformance', 'run', 'scenarios/', '--kubeconfig', file], '/usr/bin:/bin');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe('apparmor-sim: credential plugin "sh -c echo token expired >&2; exit 3" of kubeconfig user "u" failed (exit code 3): token expired\n');
+  });
+
   it('usage errors exit 2 with a pointer to help', () => {
     const run = cli(['conformance', 'run', 'scenarios/', '--kind', '--context', 'x'], '/usr/bin:/bin');
     expect(run.status).toBe(2);

@@ -48,7 +48,7 @@ export interface FakeOptions {
   /** Helper pods of these roles never start (ImagePullBackOff). */
   helperPullFails?: Array<'probe' | 'load' | 'unload'>;
   /** execInPod rejects (a broken websocket), or `cat` of /proc/1/attr fails with exit code 1. */
-  exec?: 'throws' | 'cat-fails';
+  exec?: 'throws' | 'cat-fails' | 'throws-in-scenarios' | 'cat-fails-in-scenarios';
   /** The first creates of scenario pods in a new namespace are refused: the default ServiceAccount is not there yet. */
   serviceAccountDelay?: number;
 }
@@ -214,10 +214,11 @@ export class FakeCluster implements ClusterApi {
 
   async execInPod(namespace: string, podName: string, container: string, command: readonly string[]): Promise<CommandOutput> {
     this.check();
-    if (this.options.exec === 'throws') throw new Error('websocket closed: 1006');
+    const scenarioPod = !namespace.endsWith('-sys');
+    if (this.options.exec === 'throws' || (this.options.exec === 'throws-in-scenarios' && scenarioPod)) throw new Error('websocket closed: 1006');
     const pod = this.pods.get(`${namespace}/${podName}`);
     const c = pod?.containers.find((x) => x.name === container);
-    if (this.options.exec === 'cat-fails' && command[0] === 'cat') return { exitCode: 1, stdout: '', stderr: `cat: ${command[1] ?? ''}: Permission denied` };
+    if ((this.options.exec === 'cat-fails' || (this.options.exec === 'cat-fails-in-scenarios' && scenarioPod)) && command[0] === 'cat') return { exitCode: 1, stdout: '', stderr: `cat: ${command[1] ?? ''}: Permission denied` };
     if (!c?.profile) return { exitCode: 1, stdout: '', stderr: 'container not running' };
     if (command[0] === 'cat') return { exitCode: 0, stdout: `${c.profile}\n`, stderr: '' };
     if (command[0] === 'touch') return c.profile.endsWith('(enforce)') && c.profile !== 'cri-containerd.apparmor.d (enforce)' ? { exitCode: 1, stdout: '', stderr: 'Permission denied' } : { exitCode: 0, stdout: '', stderr: '' };
