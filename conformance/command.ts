@@ -10,6 +10,7 @@ import type { FeatureGates, Minor } from '../sim/types.js';
 import { hostExec } from './exec.js';
 import { DEFAULT_HELPER_IMAGE, DEFAULT_KIND_MINOR, KIND_NODE_IMAGES, kindImageFor } from './images.js';
 import { kindClusterName } from './kind.js';
+import { planCommand, readHostAppArmor } from './plan.js';
 import { realClock } from './replay.js';
 import type { ConformanceDeps, ConformanceOptions, Signal, Target } from './run.js';
 import { CONFORMANCE_EXIT, runConformance } from './run.js';
@@ -44,6 +45,7 @@ export const CONFORMANCE_EXIT_HELP = `Exit codes:
   130  interrupted (SIGINT), after cleanup; 143 for SIGTERM`;
 
 export const CONFORMANCE_HELP = `Usage: apparmor-sim conformance run <files|dirs> (--kind | --kubeconfig FILE) [options]
+       apparmor-sim conformance plan <files|dirs> (--kind | --kubeconfig FILE | --cluster FILE) [--output json]
        apparmor-sim conformance images [--output json]
 
 Replays scenarios on a real cluster and compares what it does with the model's prediction for that cluster's nodes and
@@ -82,7 +84,15 @@ export async function runConformanceCommand(argv: string[]): Promise<number> {
     return sub === undefined ? EXIT.usage : EXIT.ok;
   }
   if (sub === 'images') return imagesCommand(rest);
-  if (sub !== 'run') throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (expected: run, images)`, true, 'conformance');
+  if (sub === 'plan') {
+    return planCommand(rest, {
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+      connect: async (options) => (await import('./k8s-client.js')).connect(options),
+      hostAppArmor: readHostAppArmor,
+    });
+  }
+  if (sub !== 'run') throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (expected: run, plan, images)`, true, 'conformance');
   return runCommand(rest, realDeps());
 }
 
