@@ -1,6 +1,5 @@
 // `apparmor-sim conformance ...`: entry point called by cli/main.ts (runConformanceCommand). Parses the command line
 // and hands over to run.ts; usage mistakes are thrown as UsageError/InputFailure for main to print on one line.
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { OptionSpecs } from '../io/args.js';
 import { EXIT, flagFailure, parseChoice, parseCommandLine, parseFeatureGates, parseVersionFlag, UsageError } from '../io/args.js';
@@ -11,6 +10,7 @@ import { hostExec } from './exec.js';
 import { DEFAULT_HELPER_IMAGE, DEFAULT_KIND_MINOR, KIND_NODE_IMAGES, kindImageFor } from './images.js';
 import { kindClusterName } from './kind.js';
 import { planCommand, readHostAppArmor } from './plan.js';
+import { newRunId } from './run-id.js';
 import { realClock } from './replay.js';
 import type { ConformanceDeps, ConformanceOptions, Signal, Target } from './run.js';
 import { CONFORMANCE_EXIT, runConformance } from './run.js';
@@ -186,13 +186,6 @@ function integerFlag(flag: string, value: string | undefined, fallback: number, 
   return Number(value);
 }
 
-/** Eight lower-case characters: valid in namespace names and profile names, unique enough across concurrent runs. */
-export function newRunId(now = Date.now()): string {
-  const time = now.toString(36).slice(-5);
-  const random = [...randomBytes(3)].map((b) => (b % 36).toString(36)).join('');
-  return `${time}${random}`.padStart(8, '0').slice(-8);
-}
-
 export async function runCommand(argv: readonly string[], deps: ConformanceDeps): Promise<number> {
   const parsed = parseRunArguments(argv);
   if (parsed === 'help') {
@@ -231,4 +224,5 @@ function realDeps(): ConformanceDeps {
 }
 
 export type { Signal };
+export { newRunId };
 export { CONFORMANCE_EXIT };

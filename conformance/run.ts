@@ -14,6 +14,7 @@ import { helperPodManifest, parserScript, RUN_LABEL } from './helper-pods.js';
 import type { ConnectOptions, Connection } from './k8s-client.js';
 import { KubeconfigError, NoKubeconfig } from './k8s-client.js';
 import { prepareKindNodes } from './node-prep.js';
+import { runOlderThan } from './run-id.js';
 import { KindCluster, kindConfig, kindPreflight } from './kind.js';
 import type { ClusterDescription, ClusterNode } from './nodefacts.js';
 import { clusterNodeFromInfo, parseMinor, placeScenario } from './nodefacts.js';
@@ -247,7 +248,7 @@ async function describeCluster(env: ReplayEnv, options: ConformanceOptions, clea
       }
       await probeNode(env, node, index, signal);
       await probeRuntime(env, node, index, signal);
-      await sweepProfiles(env, node, index, aliveRuns, log, signal);
+      await sweepProfiles(env, node, index, aliveRuns, options.sweepAgeSec, log, signal);
     }),
   );
   return { serverVersion: version.gitVersion, serverMinor: parseMinor(version.gitVersion) ?? version.minor, featureGates: options.featureGates, nodes };
@@ -306,11 +307,15 @@ async function sweepNamespaces(env: ReplayEnv, options: ConformanceOptions, log:
   return alive;
 }
 
-/** Unloads profiles an earlier run loaded (run-unique suffix) when that run has no namespace left. */
-async function sweepProfiles(env: ReplayEnv, node: ClusterNode, index: number, aliveRuns: ReadonlySet<string>, log: (line: string) => void, signal: AbortSignal): Promise<void> {
+/**
+ * Unloads profiles an earlier run loaded (run-unique suffix) when that run has no namespace left here and started
+ * longer than the sweep age ago. The age comes from the run id: a concurrent run on another kind cluster of this host
+ * shares the kernel (its profiles are listed here) but not the API server (its namespaces are not).
+ */
+async function sweepProfiles(env: ReplayEnv, node: ClusterNode, index: number, aliveRuns: ReadonlySet<string>, sweepAgeSec: number, log: (line: string) => void, signal: AbortSignal): Promise<void> {
   const stale = (node.profiles ?? []).filter((p) => {
     const run = STALE_PROFILE.exec(p.name)?.[1];
-    return run !== undefined && !aliveRuns.has(run);
+    return run !== undefined && !aliveRuns.has(run) && runOlderThan(run, sweepAgeSec, env.clock.now());
   });
   if (stale.length === 0) return;
   log(`unloading ${stale.length} stale profile(s) from ${node.name}: ${stale.map((p) => p.name).join(', ')}`);
