@@ -137,6 +137,12 @@ describe.skipIf(!BUILT)(`built CLI${BUILT ? '' : ' (skipped: dist/conformance mi
     }
   });
 
+  it('KUBECONFIG naming a device or a FIFO is refused the same way (exit 2), without reading it', () => {
+    const run = cli(['conformance', 'run', 'scenarios/'], '/usr/bin:/bin', { KUBECONFIG: '/dev/zero' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe('apparmor-sim: KUBECONFIG file /dev/zero: not a regular file (a character device)\n');
+  });
+
   it('a kubeconfig whose credential plugin fails: exit 2 naming the plugin, not the API server', () => {
     const file = join(TMP, 'kubeconfig-exec');
     writeFileSync(file, ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster: {server: "https://127.0.0.1:1"}', 'users:', '- name: u', '  user:', '    exec: {apiVersion: client.authentication.k8s.io/v1, command: sh, args: ["-c", "echo token expired >&2; exit 3"]}', 'contexts:', '- name: only', '  context: {cluster: c, user: u}', 'current-context: only', ''].join('\n'));
