@@ -126,15 +126,19 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
   if (!kc.getCurrentCluster()) throw new KubeconfigError(`${source} has no current context (set one with \`kubectl config use-context NAME\` or pass --context)`);
   const user = kc.getCurrentUser();
   const plugin = user?.exec ?? (user?.authProvider?.config?.['exec'] as CredentialPlugin | undefined);
+  // The client runs the credential plugin again before requests (each one, when its credential has no expiry): a call
+  // that times out may be waiting for the plugin rather than the API server, and says so.
+  let timeoutNote = '';
   if (user && plugin && typeof plugin === 'object' && typeof plugin.command === 'string') {
     await checkCredentialPlugin(plugin, user.name, options.credentialTimeoutMs ?? CREDENTIAL_PLUGIN_TIMEOUT_MS);
+    timeoutNote = ` (from the API server, or the kubeconfig's credential plugin ${JSON.stringify(plugin.command)})`;
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeconfigError(`${source} has no current cluster`);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const versionApi = kc.makeApiClient(k8s.VersionApi);
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const call = <T>(what: string, run: () => Promise<T>) => withTimeout(run(), timeoutMs, what);
+  const call = <T>(what: string, run: () => Promise<T>) => withTimeout(run(), timeoutMs, what, timeoutNote);
 
   const rawRequest = async (method: string, path: string, body: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> => {
     const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : `${cluster.server}/`);
@@ -154,6 +158,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
       }),
       timeoutMs,
       `${method} ${url.pathname}`,
+      timeoutNote,
     );
   };
 
@@ -336,10 +341,10 @@ function wrapUnreachable(api: ClusterApi): ClusterApi {
   return wrapped as unknown as ClusterApi;
 }
 
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, note = ''): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ClusterUnreachable(`${what}: no answer within ${Math.round(ms / 1000)} s`)), ms);
+    timer = setTimeout(() => reject(new ClusterUnreachable(`${what}: no answer within ${Math.round(ms / 1000)} s${note}`)), ms);
     timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));

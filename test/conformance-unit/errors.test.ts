@@ -1,6 +1,8 @@
 // Error mapping: API errors to Status (403/422 -> Forbidden with the server's message), network failures to
 // "unreachable", missing kubeconfig to a one-line skip reason.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
@@ -77,6 +79,24 @@ describe('kubeconfig', () => {
     expect(error).toBeInstanceOf(KubeconfigError);
     expect((error as Error).message).toBe('credential plugin "sleep 1000" of kubeconfig user "test" did not finish within 300 ms');
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+  it('a call that times out with a credential plugin configured says the plugin may be the one not answering', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const file = join(dir, 'config-exec-ok');
+    const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: 't' } });
+    writeFileSync(file, kubeconfig(`http://127.0.0.1:${port}`).replace('    token: abc', `    exec: {apiVersion: client.authentication.k8s.io/v1, command: sh, args: ["-c", ${JSON.stringify(`echo '${credential}'`)}]}`));
+    try {
+      const connection = await connect({ kubeconfig: file, timeoutMs: 1000 });
+      const error = await connection.api.serverVersion().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ClusterUnreachable);
+      expect((error as Error).message).toMatch(/no answer within 1 s \(from the API server, or the kubeconfig's credential plugin "sh"\)$/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
   it('refuses an oversized kubeconfig without reading it', async () => {
     const file = join(dir, 'huge');
