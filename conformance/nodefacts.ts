@@ -114,7 +114,15 @@ export function modelCluster(scenario: Scenario, cluster: ClusterDescription): C
   return { version: cluster.serverMinor, featureGates: cluster.featureGates, namespace: scenario.cluster.namespace, podSecurityPolicies: [] };
 }
 
-export type Placement = { ok: true; node: ClusterNode; notes: string[] } | { ok: false; reason: string };
+export type Placement =
+  | {
+      ok: true;
+      node: ClusterNode;
+      notes: string[];
+      /** False when an API-decided scenario lands on a node unlike its own: its profiles are not loaded there. */
+      loadProfiles: boolean;
+    }
+  | { ok: false; reason: string };
 
 /**
  * The component whose decision the scenario is about: the model's stage for the scenario's own facts. A pod refused by
@@ -157,15 +165,15 @@ export function placeScenario(scenario: Scenario, cluster: ClusterDescription): 
     const node = cluster.nodes.find((n) => n.ready && n.os === 'linux');
     if (!node) return { ok: false, reason: 'the cluster has no Ready Linux node' };
     const why = nodeMismatch(wanted, node, cluster.featureGates);
-    if (why) notes.push(`decided by the ${stage === 'apiserver' ? 'API server' : 'admission'}; placed on ${node.name} although its node facts differ (${why})`);
-    return { ok: true, node, notes };
+    if (why) notes.push(`decided by the ${stage === 'apiserver' ? 'API server' : 'admission'}; placed on ${node.name} although its node facts differ (${why}), without loading the scenario's profiles there`);
+    return { ok: true, node, notes, loadProfiles: !why };
   }
   const reasons: string[] = [];
   for (const node of cluster.nodes) {
     const why = nodeMismatch(wanted, node, cluster.featureGates);
     if (!why) {
       if (wanted.appArmorEnabled && node.runtimeAppArmor === 'untested') notes.push(`whether ${node.runtime ?? 'the runtime'} on ${node.name} applies profiles was not tested`);
-      return { ok: true, node, notes };
+      return { ok: true, node, notes, loadProfiles: true };
     }
     reasons.push(`${node.name}: ${why}`);
   }

@@ -266,6 +266,8 @@ export interface ScenarioPlan {
   node: ClusterNode;
   index: number;
   notes: string[];
+  /** Load the profiles the scenario's node lists (false for an API-decided scenario on a node unlike its own). */
+  loadProfiles?: boolean | undefined;
 }
 
 export type ScenarioStatus = 'agree' | 'mismatch' | 'skipped' | 'error';
@@ -349,7 +351,7 @@ export async function replayScenario(env: ReplayEnv, plan: ScenarioPlan, cluster
   }
 
   // Profiles the scenario's node has loaded, under run-unique names.
-  const wanted = nodeForPod(scenario).profiles;
+  const wanted = plan.loadProfiles === false ? [] : nodeForPod(scenario).profiles;
   const renamedProfiles: LoadedProfile[] = wanted.map((p) => ({ name: runUniqueName(p.name, token), mode: p.mode }));
   const diagnostics: Record<string, unknown> = {};
   if (renamedProfiles.length > 0) {

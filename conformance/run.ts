@@ -332,7 +332,7 @@ async function replayAll(env: ReplayEnv, options: ConformanceOptions, cluster: C
   const queue: ScenarioPlan[] = [];
   options.scenarios.forEach((scenario, index) => {
     const placement = placeScenario(scenario, cluster);
-    if (placement.ok) queue.push({ scenario, node: placement.node, index, notes: placement.notes });
+    if (placement.ok) queue.push({ scenario, node: placement.node, index, notes: placement.notes, loadProfiles: placement.loadProfiles });
     else results[index] = skippedReport(scenario, placement.reason);
   });
   if (queue.length > 0) log(`replaying ${queue.length} of ${options.scenarios.length} scenarios (${options.parallel} at a time)`);

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadScenarioFile } from '../../io/load/scenario.js';
-import { decidingStage } from '../../conformance/nodefacts.js';
+import { decidingStage, placeScenario } from '../../conformance/nodefacts.js';
 import { kindCluster, planScenarios } from '../../conformance/plan.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -91,4 +91,16 @@ describe('conformance plan --kind', () => {
     const runtime = tutorial.find((s) => s.name === 'tutorial-fields-deny-write-loaded-1.35');
     expect(runtime && decidingStage(runtime)).toBe('runtime');
   });
+
+  it('an API-decided scenario on a node unlike its own is placed with a note, and its profiles are not loaded there', async () => {
+    const api = await loadScenarioFile(join(ROOT, 'scenarios', 'api-fields.yaml'), ROOT);
+    const base = api.find((s) => s.name === 'api-field-localhost-missing-name-1.30');
+    if (!base) throw new Error('scenario missing');
+    const withProfiles = { ...base, nodes: base.nodes.map((n) => ({ ...n, profiles: [{ name: 'some-profile', mode: 'enforce' as const }] })) };
+    const off = placeScenario(withProfiles, kindCluster(30, 0, {}, false));
+    expect(off).toMatchObject({ ok: true, loadProfiles: false });
+    expect(off.ok && off.notes[0]).toBe("decided by the API server; placed on kind-control-plane although its node facts differ (AppArmor disabled in the kernel, scenario needs it enabled), without loading the scenario's profiles there");
+    expect(placeScenario(withProfiles, kindCluster(30, 0, {}, true))).toMatchObject({ ok: true, loadProfiles: true, notes: [] });
+  });
 });
+
