@@ -1,6 +1,8 @@
 // Placement by what decides, checked through `apparmor-sim conformance plan --cluster` (the built CLI, a cluster file
 // like dry-run --cluster reads) and the --kind description; nothing here creates or contacts anything.
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadScenarioFile } from '../../io/load/scenario.js';
 import { decidingStage, placeScenario } from '../../conformance/nodefacts.js';
-import { kindCluster, planScenarios } from '../../conformance/plan.js';
+import { kindCluster, planCommand, planScenarios } from '../../conformance/plan.js';
+import { connect } from '../../conformance/k8s-client.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'apparmor-sim.js');
@@ -101,6 +104,41 @@ describe('conformance plan --kind', () => {
     expect(off).toMatchObject({ ok: true, loadProfiles: false });
     expect(off.ok && off.notes[0]).toBe("decided by the API server; placed on kind-control-plane although its node facts differ (AppArmor disabled in the kernel, scenario needs it enabled), without loading the scenario's profiles there");
     expect(placeScenario(withProfiles, kindCluster(30, 0, {}, true))).toMatchObject({ ok: true, loadProfiles: true, notes: [] });
+  });
+});
+
+describe('conformance plan --kubeconfig (a canned local API server, read only)', () => {
+  it('reads version and nodes with GETs only; places API-decided scenarios; says AppArmor is unknown for the others', async () => {
+    const requests: string[] = [];
+    const server = createServer((req, res) => {
+      requests.push(`${req.method ?? ''} ${req.url ?? ''}`);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      if (req.url === '/version') return res.end(JSON.stringify({ major: '1', minor: '30', gitVersion: 'v1.30.2' }));
+      if (req.url?.startsWith('/api/v1/nodes')) {
+        return res.end(JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: {}, items: [{ metadata: { name: 'worker-1' }, status: { conditions: [{ type: 'Ready', status: 'True' }], nodeInfo: { kubeletVersion: 'v1.30.2', operatingSystem: 'linux', osImage: 'Ubuntu 24.04', kernelVersion: '6.8.0', containerRuntimeVersion: 'containerd://1.7.13', architecture: 'amd64', bootID: '', containerRuntime: '', kubeProxyVersion: '', machineID: '', systemUUID: '' } } }] }));
+      }
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const file = join(TMP, 'kubeconfig');
+    writeFileSync(file, ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster:', `    server: http://127.0.0.1:${(server.address() as AddressInfo).port}`, '    insecure-skip-tls-verify: true', 'users:', '- name: u', '  user: {token: t}', 'contexts:', '- name: c', '  context: {cluster: c, user: u}', 'current-context: c', ''].join('\n'));
+    let stdout = '';
+    let stderr = '';
+    try {
+      const code = await planCommand(['scenarios/tutorial.yaml', 'scenarios/api-fields.yaml', '--kubeconfig', file, '-o', 'json', '--filter', '1.30'], {
+        stdout: (t) => void (stdout += t),
+        stderr: (t) => void (stderr += t),
+        connect: (options) => connect({ ...options, timeoutMs: 5000 }),
+        hostAppArmor: () => true,
+      });
+      expect(code, stderr).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(requests.every((r) => r.startsWith('GET '))).toBe(true);
+    const planned = byName(stdout);
+    expect(planned.get('api-field-localhost-missing-name-1.30')?.node).toBe('worker-1');
+    expect(planned.get('tutorial-fields-deny-write-loaded-1.30')?.skipReason).toBe("no node meets the scenario's node preconditions (worker-1: AppArmor state unknown until a run probes the node (describe it in a --cluster file to plan with it), scenario needs it enabled)");
   });
 });
 
