@@ -42,6 +42,8 @@ export interface ClusterApi {
   /** Deletes a namespace; a namespace that is already gone is not an error. */
   deleteNamespace(name: string): Promise<void>;
   listNamespaces(labelSelector: string): Promise<NamespaceInfo[]>;
+  /** Whether a ServiceAccount exists (the namespace's `default` one is created asynchronously after the namespace). */
+  serviceAccountExists(namespace: string, name: string): Promise<boolean>;
   /** Creates a pod; an API refusal is a result (with the Status body), not an exception. */
   createPod(namespace: string, manifest: Record<string, unknown>): Promise<{ result: ApiResult; name?: string | undefined }>;
   /** null when the pod does not exist. */

@@ -1,6 +1,5 @@
 // `apparmor-sim conformance ...`: entry point called by cli/main.ts (runConformanceCommand). Parses the command line
 // and hands over to run.ts; usage mistakes are thrown as UsageError/InputFailure for main to print on one line.
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { OptionSpecs } from '../io/args.js';
 import { EXIT, flagFailure, parseChoice, parseCommandLine, parseFeatureGates, parseVersionFlag, UsageError } from '../io/args.js';
@@ -10,6 +9,8 @@ import type { FeatureGates, Minor } from '../sim/types.js';
 import { hostExec } from './exec.js';
 import { DEFAULT_HELPER_IMAGE, DEFAULT_KIND_MINOR, KIND_NODE_IMAGES, kindImageFor } from './images.js';
 import { kindClusterName } from './kind.js';
+import { planCommand, readHostAppArmor } from './plan.js';
+import { newRunId } from './run-id.js';
 import { realClock } from './replay.js';
 import type { ConformanceDeps, ConformanceOptions, Signal, Target } from './run.js';
 import { CONFORMANCE_EXIT, runConformance } from './run.js';
@@ -36,22 +37,28 @@ const RUN_OPTIONS = {
 
 export const CONFORMANCE_EXIT_HELP = `Exit codes:
   0    every replayed scenario agrees with the model and its expectation
-  1    some scenario disagrees or could not be decided, the run failed, or cleanup left resources behind
-  2    usage or input error (one line per error on stderr)
+  1    some scenario disagrees or hit an infrastructure error; the run failed (cluster setup, node facts unknown,
+       --kind nodes whose runtime still refuses AppArmor after preparation, a named cluster that does not answer);
+       nothing could be replayed on the cluster; or cleanup left resources behind
+  2    usage or input error (one line per error on stderr), including a --kubeconfig that does not exist, is not a
+       regular file or does not parse, a --context it lacks, and a credential plugin that fails or hangs
   3    internal error (a bug in apparmor-sim; please report it)
-  4    skipped: no cluster (kind or a container engine missing, no kubeconfig, API server unreachable), or no scenario
-       could run on this cluster
+  4    no cluster at all: kind or a container engine missing for --kind, no kubeconfig, or the default kubeconfig's
+       API server not answering
   130  interrupted (SIGINT), after cleanup; 143 for SIGTERM`;
 
 export const CONFORMANCE_HELP = `Usage: apparmor-sim conformance run <files|dirs> (--kind | --kubeconfig FILE) [options]
+       apparmor-sim conformance plan <files|dirs> (--kind | --kubeconfig FILE | --cluster FILE) [--output json]
        apparmor-sim conformance images [--output json]
 
 Replays scenarios on a real cluster and compares what it does with the model's prediction for that cluster's nodes and
-with each scenario's expectation. Scenarios whose preconditions (API server and kubelet version, OS, runtime, AppArmor
-on or off, feature gates) no node meets are skipped with the reason.
+with each scenario's expectation. Scenarios decided by the API server or admission run on any Ready Linux node of their
+API server version; the others need a node that meets their preconditions (kubelet version, OS, runtime, AppArmor on or
+off, feature gates) and are skipped with the reason otherwise. 'conformance plan' shows the placement without running.
 
 Cluster:
-  --kind                  create a kind cluster for the run (needs kind and docker or podman); deleted afterwards
+  --kind                  create a kind cluster for the run (needs kind and docker or podman, and network access from
+                          the nodes to deb.debian.org: apparmor_parser is installed in each node); deleted afterwards
   --k8s-version V         Kubernetes version of the kind cluster (${KIND_NODE_IMAGES.map((r) => `1.${r.minor}`).join(', ')}; default 1.${DEFAULT_KIND_MINOR})
   --image IMAGE           kind node image instead of the table's (see 'conformance images')
   --name NAME             kind cluster name (default apparmor-sim-<run id>)
@@ -68,7 +75,8 @@ Run:
   --record DIR            save each observation as a recording (checked by 'scenarios run --recordings DIR')
   --logs DIR              diagnostics (pod status, events, kubelet/runtime logs) go here (default .conformance-runs/<run id>)
   --helper-image IMAGE    image of the privileged probe/loader pods (default ${DEFAULT_HELPER_IMAGE})
-  --sweep-age SECONDS     delete leftovers of earlier runs older than this (default 3600)
+  --sweep-age SECONDS     delete leftovers (namespaces; profiles, by the start time in their run id) of earlier runs
+                          older than this (default 3600)
   -o, --output FORMAT     table (default) | json | junit
   -h, --help              show this help
 
@@ -82,7 +90,15 @@ export async function runConformanceCommand(argv: string[]): Promise<number> {
     return sub === undefined ? EXIT.usage : EXIT.ok;
   }
   if (sub === 'images') return imagesCommand(rest);
-  if (sub !== 'run') throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (expected: run, images)`, true, 'conformance');
+  if (sub === 'plan') {
+    return planCommand(rest, {
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+      connect: async (options) => (await import('./k8s-client.js')).connect(options),
+      hostAppArmor: readHostAppArmor,
+    });
+  }
+  if (sub !== 'run') throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (expected: run, plan, images)`, true, 'conformance');
   return runCommand(rest, realDeps());
 }
 
@@ -176,13 +192,6 @@ function integerFlag(flag: string, value: string | undefined, fallback: number, 
   return Number(value);
 }
 
-/** Eight lower-case characters: valid in namespace names and profile names, unique enough across concurrent runs. */
-export function newRunId(now = Date.now()): string {
-  const time = now.toString(36).slice(-5);
-  const random = [...randomBytes(3)].map((b) => (b % 36).toString(36)).join('');
-  return `${time}${random}`.padStart(8, '0').slice(-8);
-}
-
 export async function runCommand(argv: readonly string[], deps: ConformanceDeps): Promise<number> {
   const parsed = parseRunArguments(argv);
   if (parsed === 'help') {
@@ -221,4 +230,5 @@ function realDeps(): ConformanceDeps {
 }
 
 export type { Signal };
+export { newRunId };
 export { CONFORMANCE_EXIT };

@@ -98,6 +98,8 @@ export function parserScript(mode: 'load' | 'unload'): string {
     ...(mode === 'unload' ? [`grep -v -i "exist" /tmp/stderr > /tmp/stderr.kept; mv /tmp/stderr.kept /tmp/stderr; [ -s /tmp/stderr ] || code=0`] : []),
     `if [ -s /tmp/stderr ]; then echo 'apparmor_parser stderr:'; cat /tmp/stderr; [ "$code" -eq 0 ] && code=1; fi`,
     `[ "$code" -eq 0 ] && echo 'apparmor-sim: ${mode} ok'`,
+    // What the kernel lists afterwards: the harness checks each loaded profile is there in the requested mode.
+    ...(mode === 'load' ? [`if [ -r ${SECURITYFS}/apparmor/profiles ]; then echo '${PROFILES_BEGIN}'; cat ${SECURITYFS}/apparmor/profiles; echo '${PROFILES_END}'; fi`] : []),
     'exit $code',
   ].join('\n');
 }
@@ -106,4 +108,21 @@ export function parserScript(mode: 'load' | 'unload'): string {
 export function parserFailure(log: string): string {
   const lines = log.split('\n').map((l) => l.trim()).filter((l) => l !== '' && l !== 'apparmor_parser stderr:');
   return lines.join(' | ').slice(0, 500) || 'no output';
+}
+
+/**
+ * Profiles the load asked for that the kernel's list (printed by the load script after apparmor_parser) does not show
+ * in the requested mode, one line each; empty when all are there.
+ */
+export function missingAfterLoad(log: string, wanted: readonly LoadedProfile[]): string[] {
+  const begin = log.indexOf(PROFILES_BEGIN);
+  const end = log.indexOf(PROFILES_END);
+  if (begin === -1 || end < begin) return [`${SECURITYFS}/apparmor/profiles could not be read after loading`];
+  const listed = parseKernelProfiles(log.slice(begin + PROFILES_BEGIN.length, end).replace(/^\n/, '')).profiles;
+  return wanted.flatMap((profile) => {
+    const found = listed.find((p) => p.name === profile.name);
+    if (!found) return [`${profile.name} is not listed in ${SECURITYFS}/apparmor/profiles`];
+    if (found.mode !== profile.mode) return [`${profile.name} is listed in ${found.mode} mode, not ${profile.mode}`];
+    return [];
+  });
 }

@@ -3,7 +3,7 @@
 // Pods are created with a raw POST of the manifest as written rather than through the generated client, whose
 // serializer keeps only the fields its model knows and would silently change what the API server is asked to store
 // (the point of the harness is to send exactly the scenario's pod).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { RequestOptions } from 'node:https';
 import { request as httpsRequest } from 'node:https';
@@ -19,10 +19,65 @@ export interface ConnectOptions {
   context?: string | undefined;
   /** Per API call. */
   timeoutMs?: number | undefined;
+  /** How long the kubeconfig's credential plugin (users[].user.exec) may take. */
+  credentialTimeoutMs?: number | undefined;
 }
 
-/** Why there is no usable kubeconfig, as one line naming what is missing and how to get it. */
+/** Why there is no kubeconfig at all, as one line naming what is missing and how to get it (exit 4: no cluster). */
 export class NoKubeconfig extends Error {}
+
+/**
+ * A kubeconfig that was asked for but cannot be used: a --kubeconfig that does not exist, is not a regular file, is
+ * too large or does not parse, a --context it does not have, a credential plugin that fails or hangs. An input error
+ * (exit 2), never "no cluster".
+ */
+export class KubeconfigError extends Error {}
+
+/** Kubeconfigs are a few KiB (tens with many contexts and embedded certificates); anything larger is not one. */
+export const MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024;
+export const CREDENTIAL_PLUGIN_TIMEOUT_MS = 30_000;
+
+/**
+ * Refuses what must not be read: devices (/dev/zero never ends), FIFOs (a read blocks forever), directories, and
+ * files over the size cap. Only regular files of bounded size reach the YAML parser.
+ */
+export function checkKubeconfigFile(file: string, label: string): void {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch (error) {
+    const code = error && typeof error === 'object' && 'code' in error ? String(error.code) : '';
+    throw new KubeconfigError(code === 'ENOENT' ? `${label}: no such file` : `${label}: cannot read: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!stat.isFile()) throw new KubeconfigError(`${label}: not a regular file (${stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO' : stat.isCharacterDevice() ? 'a character device' : 'a special file'})`);
+  if (stat.size > MAX_KUBECONFIG_BYTES) throw new KubeconfigError(`${label}: ${stat.size} bytes, over the ${MAX_KUBECONFIG_BYTES}-byte limit for a kubeconfig`);
+}
+
+interface CredentialPlugin {
+  command: string;
+  args?: string[] | undefined;
+  env?: Array<{ name: string; value: string }> | undefined;
+}
+
+/**
+ * Runs the current user's credential plugin once, bounded, before the client does: a plugin that hangs would
+ * otherwise hold every API call until its timeout, which then blames the API server. The client runs it again (and
+ * caches the credential); this run only proves that it answers.
+ */
+export async function checkCredentialPlugin(plugin: CredentialPlugin, user: string, timeoutMs: number): Promise<void> {
+  const { execa } = await import('execa');
+  const env: Record<string, string> = {};
+  for (const entry of plugin.env ?? []) env[entry.name] = entry.value;
+  const shown = JSON.stringify([plugin.command, ...(plugin.args ?? [])].join(' '));
+  const what = `credential plugin ${shown} of kubeconfig user ${JSON.stringify(user)}`;
+  const result = await execa(plugin.command, plugin.args ?? [], { env, reject: false, timeout: timeoutMs, forceKillAfterDelay: 1000, input: '', maxBuffer: 1024 * 1024, stripFinalNewline: true });
+  if (result.timedOut) throw new KubeconfigError(`${what} did not finish within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`}`);
+  if (result.code === 'ENOENT') throw new KubeconfigError(`${what}: command not found`);
+  if (result.exitCode !== 0) {
+    const stderr = typeof result.stderr === 'string' ? result.stderr.trim().split('\n')[0] ?? '' : '';
+    throw new KubeconfigError(`${what} failed (exit code ${result.exitCode ?? '?'})${stderr ? `: ${stderr}` : ''}`);
+  }
+}
 
 /** Finds the kubeconfig the way kubectl does ($KUBECONFIG, else ~/.kube/config); undefined when there is none. */
 export function findKubeconfig(env: NodeJS.ProcessEnv = process.env, home = homedir()): string[] | undefined {
@@ -41,30 +96,49 @@ export interface Connection {
 export async function connect(options: ConnectOptions = {}): Promise<Connection> {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
-  try {
-    if (options.kubeconfig !== undefined) {
-      if (!existsSync(options.kubeconfig)) throw new NoKubeconfig(`kubeconfig ${options.kubeconfig} does not exist`);
+  let source: string;
+  if (options.kubeconfig !== undefined) {
+    source = `--kubeconfig ${options.kubeconfig}`;
+    checkKubeconfigFile(options.kubeconfig, source);
+    try {
       kc.loadFromFile(options.kubeconfig);
-    } else {
-      if (!findKubeconfig()) {
-        throw new NoKubeconfig('no kubeconfig: KUBECONFIG is unset or names no existing file, and ~/.kube/config does not exist; pass --kubeconfig FILE, or --kind to create a cluster');
-      }
-      kc.loadFromDefault();
+    } catch (error) {
+      throw new KubeconfigError(`${source}: not a usable kubeconfig: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     }
-  } catch (error) {
-    if (error instanceof NoKubeconfig) throw error;
-    throw new NoKubeconfig(`cannot read kubeconfig: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  } else {
+    const files = findKubeconfig();
+    if (!files) {
+      throw new NoKubeconfig('no kubeconfig: KUBECONFIG is unset or names no existing file, and ~/.kube/config does not exist; pass --kubeconfig FILE, or --kind to create a cluster');
+    }
+    const fromEnv = (process.env['KUBECONFIG'] ?? '') !== '';
+    source = fromEnv ? `KUBECONFIG ${files.join(delimiter)}` : `kubeconfig ${files[0] ?? ''}`;
+    for (const file of files) if (!fromEnv || existsSync(file)) checkKubeconfigFile(file, fromEnv ? `KUBECONFIG file ${file}` : file);
+    try {
+      kc.loadFromDefault();
+    } catch (error) {
+      throw new KubeconfigError(`${source}: not a usable kubeconfig: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    }
   }
   if (options.context !== undefined) {
-    if (!kc.getContextObject(options.context)) throw new NoKubeconfig(`--context ${options.context}: no such context in the kubeconfig (have: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+    if (!kc.getContextObject(options.context)) throw new KubeconfigError(`--context ${options.context}: no such context in ${source} (have: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
     kc.setCurrentContext(options.context);
   }
+  if (!kc.getCurrentCluster()) throw new KubeconfigError(`${source} has no current context (set one with \`kubectl config use-context NAME\` or pass --context)`);
+  const user = kc.getCurrentUser();
+  const plugin = user?.exec ?? (user?.authProvider?.config?.['exec'] as CredentialPlugin | undefined);
+  // The client runs the credential plugin again before requests (each one, when its credential has no expiry): a call
+  // that times out may be waiting for the plugin rather than the API server, and says so.
+  let timeoutNote = '';
+  if (user && plugin && typeof plugin === 'object' && typeof plugin.command === 'string') {
+    await checkCredentialPlugin(plugin, user.name, options.credentialTimeoutMs ?? CREDENTIAL_PLUGIN_TIMEOUT_MS);
+    timeoutNote = ` (from the API server, or the kubeconfig's credential plugin ${JSON.stringify(plugin.command)})`;
+  }
   const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new NoKubeconfig('the kubeconfig has no current context (set one with `kubectl config use-context NAME` or pass --context)');
+  if (!cluster) throw new KubeconfigError(`${source} has no current cluster`);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const versionApi = kc.makeApiClient(k8s.VersionApi);
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const call = <T>(what: string, run: () => Promise<T>) => withTimeout(run(), timeoutMs, what);
+  const call = <T>(what: string, run: () => Promise<T>) => withTimeout(run(), timeoutMs, what, timeoutNote);
 
   const rawRequest = async (method: string, path: string, body: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> => {
     const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : `${cluster.server}/`);
@@ -84,6 +158,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
       }),
       timeoutMs,
       `${method} ${url.pathname}`,
+      timeoutNote,
     );
   };
 
@@ -143,6 +218,15 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
       const status = statusOfError({ code: response.status, body: response.text, headers: {} });
       if (!status) throw new ApiStatusError(response.status, 'Unknown', response.text.slice(0, 200));
       return { result: { accepted: false, code: status.code, reason: status.reason, message: status.message, warnings } };
+    },
+    async serviceAccountExists(namespace, name) {
+      try {
+        await call(`read serviceaccount ${namespace}/${name}`, () => core.readNamespacedServiceAccount({ namespace, name }));
+        return true;
+      } catch (error) {
+        if (statusOfError(error)?.code === 404) return false;
+        throw error;
+      }
     },
     async readPod(namespace, name) {
       try {
@@ -257,10 +341,10 @@ function wrapUnreachable(api: ClusterApi): ClusterApi {
   return wrapped as unknown as ClusterApi;
 }
 
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, note = ''): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ClusterUnreachable(`${what}: no answer within ${Math.round(ms / 1000)} s`)), ms);
+    timer = setTimeout(() => reject(new ClusterUnreachable(`${what}: no answer within ${Math.round(ms / 1000)} s${note}`)), ms);
     timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));

@@ -2,7 +2,8 @@
 import type { Scenario } from '../io/load/scenario.js';
 import { nodeForPod } from '../io/load/scenario.js';
 import { gateEnabled, KNOWN_GATES } from '../sim/feature-gates.js';
-import type { ClusterFacts, FeatureGates, LoadedProfile, Minor, NodeFacts, RuntimeName } from '../sim/types.js';
+import { simulate } from '../sim/simulate.js';
+import type { ClusterFacts, FeatureGates, LoadedProfile, Minor, NodeFacts, RuntimeName, Stage } from '../sim/types.js';
 import type { NodeInfo } from './cluster-api.js';
 import { PLAIN_PROFILE_NAME } from './profiles.js';
 
@@ -21,12 +22,17 @@ export interface ClusterNode {
   runtime: RuntimeName | undefined;
   /** /sys/module/apparmor/parameters/enabled on the node; null when unknown (probe failed or no module). */
   appArmorEnabled: boolean | null;
+  /** Why appArmorEnabled is null when that is not "no module" (e.g. `conformance plan` does not probe nodes). */
+  appArmorUnknownWhy?: string | undefined;
   /** /sys/kernel/security/apparmor/profiles before the run loaded anything; null when unreadable. */
   profiles: LoadedProfile[] | null;
   runtimeAppArmor: RuntimeAppArmor;
   /** What the canary showed, e.g. the runtime's error. */
   runtimeNote: string;
+  /** Things worth knowing about the node (odd probe output, not probed because it runs Windows). */
   problems: string[];
+  /** Infrastructure failures (probe or canary pod failed, exec failed): the node's facts are unknown; a run error. */
+  failures: string[];
 }
 
 export interface ClusterDescription {
@@ -80,6 +86,7 @@ export function clusterNodeFromInfo(info: NodeInfo): ClusterNode {
     runtimeAppArmor: 'untested',
     runtimeNote: '',
     problems: [],
+    failures: [],
   };
 }
 
@@ -107,7 +114,28 @@ export function modelCluster(scenario: Scenario, cluster: ClusterDescription): C
   return { version: cluster.serverMinor, featureGates: cluster.featureGates, namespace: scenario.cluster.namespace, podSecurityPolicies: [] };
 }
 
-export type Placement = { ok: true; node: ClusterNode; notes: string[] } | { ok: false; reason: string };
+export type Placement =
+  | {
+      ok: true;
+      node: ClusterNode;
+      notes: string[];
+      /** False when an API-decided scenario lands on a node unlike its own: its profiles are not loaded there. */
+      loadProfiles: boolean;
+    }
+  | { ok: false; reason: string };
+
+/**
+ * The component whose decision the scenario is about: the model's stage for the scenario's own facts. A pod refused by
+ * the API server (validation) or admission (Pod Security Admission, PodSecurityPolicy) never reaches a node, so the
+ * node's kubelet, runtime and AppArmor state cannot change that outcome.
+ */
+export function decidingStage(scenario: Scenario): Stage {
+  return simulate({ cluster: scenario.cluster, node: nodeForPod(scenario), pod: scenario.pod }).stage;
+}
+
+export function decidedByApi(stage: Stage): boolean {
+  return stage === 'apiserver' || stage === 'admission';
+}
 
 /**
  * Picks a real node that meets the scenario's node preconditions (kubelet version, OS, runtime, AppArmor on or off,
@@ -131,12 +159,21 @@ export function placeScenario(scenario: Scenario, cluster: ClusterDescription): 
     return { ok: false, reason: `lists loaded profile(s) ${unloadable.map((p) => JSON.stringify(p.name)).join(', ')} that cannot be loaded under a run-unique name` };
   }
   const notes: string[] = [];
+  const stage = decidingStage(scenario);
+  if (decidedByApi(stage)) {
+    // Any Ready Linux node will do: the pod is refused before the scheduler or a kubelet sees it.
+    const node = cluster.nodes.find((n) => n.ready && n.os === 'linux');
+    if (!node) return { ok: false, reason: 'the cluster has no Ready Linux node' };
+    const why = nodeMismatch(wanted, node, cluster.featureGates);
+    if (why) notes.push(`decided by the ${stage === 'apiserver' ? 'API server' : 'admission'}; placed on ${node.name} although its node facts differ (${why}), without loading the scenario's profiles there`);
+    return { ok: true, node, notes, loadProfiles: !why };
+  }
   const reasons: string[] = [];
   for (const node of cluster.nodes) {
     const why = nodeMismatch(wanted, node, cluster.featureGates);
     if (!why) {
       if (wanted.appArmorEnabled && node.runtimeAppArmor === 'untested') notes.push(`whether ${node.runtime ?? 'the runtime'} on ${node.name} applies profiles was not tested`);
-      return { ok: true, node, notes };
+      return { ok: true, node, notes, loadProfiles: true };
     }
     reasons.push(`${node.name}: ${why}`);
   }
@@ -149,10 +186,10 @@ function nodeMismatch(wanted: NodeFacts, node: ClusterNode, gates: FeatureGates)
   if (node.os !== wanted.os) return `OS ${node.os}, scenario needs ${wanted.os}`;
   if (node.runtime !== wanted.runtime) return `runtime ${node.runtime ?? `unknown (${node.containerRuntimeVersion})`}, scenario needs ${wanted.runtime}`;
   if (wanted.appArmorEnabled) {
-    if (node.appArmorEnabled !== true) return `AppArmor ${node.appArmorEnabled === false ? 'disabled' : 'not detected'} in the kernel, scenario needs it enabled`;
+    if (node.appArmorEnabled !== true) return `AppArmor ${node.appArmorEnabled === false ? 'disabled in the kernel' : node.appArmorUnknownWhy ?? 'not detected in the kernel'}, scenario needs it enabled`;
     if (node.runtimeAppArmor === 'refuses') return `the kernel has AppArmor on but ${node.runtime ?? 'the runtime'} refuses AppArmor profiles (${node.runtimeNote}), a state the model cannot express`;
   } else if (node.appArmorEnabled !== false) {
-    return `AppArmor ${node.appArmorEnabled === true ? 'enabled' : 'state unknown'} in the kernel, scenario needs it disabled`;
+    return `AppArmor ${node.appArmorEnabled === true ? 'enabled in the kernel' : node.appArmorUnknownWhy ?? 'state unknown in the kernel'}, scenario needs it disabled`;
   }
   return gateDifference(wanted.featureGates, gates, wanted.kubeletVersion, 'kubelet');
 }

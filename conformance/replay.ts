@@ -12,10 +12,10 @@ import type { CleanupRegistry } from './cleanup.js';
 import type { ClusterApi } from './cluster-api.js';
 import { describeApiError } from './cluster-api.js';
 import { compareWithExpectation, compareWithModel } from './compare.js';
-import { helperPodManifest, parserFailure, parserScript, parseProbeOutput, PROBE_SCRIPT, RUN_LABEL } from './helper-pods.js';
+import { helperPodManifest, missingAfterLoad, parserFailure, parserScript, parseProbeOutput, PROBE_SCRIPT, RUN_LABEL } from './helper-pods.js';
 import type { ClusterDescription, ClusterNode, RuntimeAppArmor } from './nodefacts.js';
 import { modelCluster, modelNode } from './nodefacts.js';
-import type { ContainerProbe, EventObserved, PodStatusObserved, RawObservation } from './observation.js';
+import type { ApiResult, ContainerProbe, EventObserved, PodStatusObserved, RawObservation } from './observation.js';
 import { deniesWrites, generatedProfile, restoreNames, rewritePodProfiles, runUniqueName } from './profiles.js';
 import type { Recording } from './recordings.js';
 import { RECORDING_FORMAT, RECORDING_VERSION } from './recordings.js';
@@ -61,6 +61,48 @@ function abortReason(signal: AbortSignal | undefined): Error {
   return reason instanceof Error ? reason : new ReplayAborted(typeof reason === 'string' ? reason : 'aborted');
 }
 
+// ---- Namespaces and their ServiceAccount ----
+
+/**
+ * The ServiceAccount admission plugin refuses pods of a namespace whose `default` ServiceAccount the controller
+ * manager has not created yet (kubernetes plugin/pkg/admission/serviceaccount/admission.go: "error looking up service
+ * account %s/%s: %v"; before 1.24 also "no API token found for service account %q, retry after the token is
+ * automatically created and added to the service account"). Such a refusal says nothing about AppArmor.
+ */
+const SERVICE_ACCOUNT_NOT_READY = /error looking up service account [^ ]+: serviceaccounts? "[^"]*" not found|no API token found for service account/;
+
+export function refusedForServiceAccount(result: ApiResult): boolean {
+  return !result.accepted && result.code === 403 && SERVICE_ACCOUNT_NOT_READY.test(result.message);
+}
+
+/** How long a new namespace's default ServiceAccount may take, and how often a refused create is tried again. */
+export const SERVICE_ACCOUNT_WAIT_MS = 60_000;
+export const SERVICE_ACCOUNT_RETRIES = 5;
+
+/** Waits until the namespace's default ServiceAccount exists; throws (an infrastructure error) when it does not come. */
+export async function waitForServiceAccount(env: ReplayEnv, namespace: string, signal?: AbortSignal): Promise<void> {
+  const deadline = env.clock.now() + SERVICE_ACCOUNT_WAIT_MS;
+  while (!(await env.api.serviceAccountExists(namespace, 'default'))) {
+    if (env.clock.now() >= deadline) throw new ServiceAccountMissing(`the default ServiceAccount of namespace ${namespace} did not appear within ${SERVICE_ACCOUNT_WAIT_MS / 1000} s (is the controller manager running?)`);
+    await env.clock.sleep(env.pollMs, signal);
+  }
+}
+
+export class ServiceAccountMissing extends Error {}
+
+/**
+ * Creates a pod; a refusal for a ServiceAccount that is not there yet is retried (bounded) and, if it persists,
+ * thrown as ServiceAccountMissing: it is never returned as the scenario's Forbidden outcome.
+ */
+export async function createPodWhenServiceAccountReady(env: ReplayEnv, namespace: string, manifest: Record<string, unknown>, signal?: AbortSignal): Promise<{ result: ApiResult; name?: string | undefined }> {
+  for (let attempt = 1; ; attempt++) {
+    const created = await env.api.createPod(namespace, manifest);
+    if (!refusedForServiceAccount(created.result)) return created;
+    if (attempt >= SERVICE_ACCOUNT_RETRIES) throw new ServiceAccountMissing(`pod create still refused after ${attempt} tries: ${created.result.accepted ? '' : created.result.message}`);
+    await env.clock.sleep(env.pollMs * attempt, signal);
+  }
+}
+
 // ---- Helper pods ----
 
 export interface HelperRun {
@@ -73,7 +115,13 @@ export interface HelperRun {
 export async function runHelperPod(env: ReplayEnv, manifest: Record<string, unknown>, timeoutMs: number, signal?: AbortSignal): Promise<HelperRun> {
   const metadata = manifest['metadata'];
   const namespace = isMap(metadata) && typeof metadata['namespace'] === 'string' ? metadata['namespace'] : env.systemNamespace;
-  const created = await env.api.createPod(namespace, manifest);
+  let created;
+  try {
+    created = await createPodWhenServiceAccountReady(env, namespace, manifest, signal);
+  } catch (error) {
+    if (error instanceof ServiceAccountMissing) return { ok: false, log: '', why: `helper pod: ${error.message}` };
+    throw error;
+  }
   if (!created.result.accepted) return { ok: false, log: '', why: `helper pod refused: HTTP ${created.result.code} ${created.result.reason}: ${created.result.message}` };
   const name = created.name ?? (isMap(metadata) && typeof metadata['name'] === 'string' ? metadata['name'] : '');
   try {
@@ -102,7 +150,7 @@ export async function probeNode(env: ReplayEnv, node: ClusterNode, index: number
   const manifest = helperPodManifest({ name: `probe-${index}`, namespace: env.systemNamespace, node: node.name, image: env.helperImage, runId: env.runId, role: 'probe', script: PROBE_SCRIPT });
   const run = await runHelperPod(env, manifest, 180_000, signal);
   if (!run.ok) {
-    node.problems.push(`AppArmor probe failed: ${run.why}`);
+    node.failures.push(`AppArmor probe pod failed: ${run.why}`);
     return;
   }
   const probe = parseProbeOutput(run.log);
@@ -126,9 +174,16 @@ export async function probeRuntime(env: ReplayEnv, node: ClusterNode, index: num
     metadata: { name, namespace: env.systemNamespace, labels: { [RUN_LABEL]: env.runId }, annotations: { 'container.apparmor.security.beta.kubernetes.io/canary': 'runtime/default' } },
     spec: { nodeName: node.name, tolerations: [{ operator: 'Exists' }], containers: [{ name: 'canary', image: env.helperImage, command: ['sleep', '3600'] }] },
   };
-  const created = await env.api.createPod(env.systemNamespace, manifest);
+  let created;
+  try {
+    created = await createPodWhenServiceAccountReady(env, env.systemNamespace, manifest, signal);
+  } catch (error) {
+    if (!(error instanceof ServiceAccountMissing)) throw error;
+    node.failures.push(`runtime canary pod: ${error.message}`);
+    return;
+  }
   if (!created.result.accepted) {
-    node.runtimeNote = `canary refused by the API server: ${created.result.message}`;
+    node.failures.push(`runtime canary pod refused by the API server: HTTP ${created.result.code} ${created.result.reason}: ${created.result.message}`);
     return;
   }
   try {
@@ -140,20 +195,31 @@ export async function probeRuntime(env: ReplayEnv, node: ClusterNode, index: num
       if (verdict.kind === 'decided') {
         const result = verdict.observation;
         if (result.outcome === 'Run') {
-          const current = (await readProcAttr(env.api, env.systemNamespace, name, 'canary')) ?? '';
-          const applies = /\((enforce|complain)\)$/.test(current);
-          setRuntime(node, applies ? 'applies' : 'refuses', applies ? `RuntimeDefault runs as ${current}` : `RuntimeDefault ran as ${JSON.stringify(current)}`);
+          let read: ProcAttrRead;
+          try {
+            read = await readProcAttr(env.api, env.systemNamespace, name, 'canary');
+          } catch (error) {
+            if (!(error instanceof ExecFailed)) throw error;
+            node.failures.push(`runtime canary: ${error.message}`);
+            return;
+          }
+          if (!read.ok) {
+            node.failures.push(`runtime canary: ${read.why}`);
+            return;
+          }
+          const applies = /\((enforce|complain)\)$/.test(read.value);
+          setRuntime(node, applies ? 'applies' : 'refuses', applies ? `RuntimeDefault runs as ${read.value}` : `RuntimeDefault ran as ${JSON.stringify(read.value)}`);
         } else {
           setRuntime(node, 'refuses', `RuntimeDefault: ${result.outcome}: ${result.message}`);
         }
         return;
       }
       if (verdict.kind === 'inconclusive') {
-        node.runtimeNote = `canary inconclusive: ${verdict.why}`;
+        node.failures.push(`runtime canary inconclusive: ${verdict.why}`);
         return;
       }
       if (env.clock.now() >= deadline) {
-        node.runtimeNote = `canary undecided after 180 s: ${verdict.why}`;
+        node.failures.push(`runtime canary undecided after 180 s: ${verdict.why}`);
         return;
       }
       await env.clock.sleep(env.pollMs, signal);
@@ -168,18 +234,29 @@ function setRuntime(node: ClusterNode, value: RuntimeAppArmor, note: string): vo
   node.runtimeNote = note;
 }
 
-/** `cat /proc/1/attr/apparmor/current`, falling back to /proc/1/attr/current (kernels before LSM stacking). */
-export async function readProcAttr(api: ClusterApi, namespace: string, pod: string, container: string): Promise<string | null> {
+export type ProcAttrRead = { ok: true; value: string } | { ok: false; why: string };
+
+/** The exec itself failed (transport, websocket, timeout): an infrastructure failure, not an observation. */
+export class ExecFailed extends Error {}
+
+/**
+ * `cat /proc/1/attr/apparmor/current`, falling back to /proc/1/attr/current (kernels before LSM stacking). A read that
+ * fails on both paths is "not observed" (never "unconfined" or null); an exec that fails is thrown as ExecFailed.
+ */
+export async function readProcAttr(api: ClusterApi, namespace: string, pod: string, container: string): Promise<ProcAttrRead> {
+  const failures: string[] = [];
   for (const path of ['/proc/1/attr/apparmor/current', '/proc/1/attr/current']) {
+    let result;
     try {
-      const result = await api.execInPod(namespace, pod, container, ['cat', path]);
-      // The kernel terminates the value with a newline (and sometimes a NUL).
-      if (result.exitCode === 0) return result.stdout.replace(/\0/g, '').trim();
-    } catch {
-      // Try the next path; give up below.
+      result = await api.execInPod(namespace, pod, container, ['cat', path]);
+    } catch (error) {
+      throw new ExecFailed(`exec into ${namespace}/${pod} container ${container} failed: ${describeApiError(error)}`);
     }
+    // The kernel terminates the value with a newline (and sometimes a NUL).
+    if (result.exitCode === 0) return { ok: true, value: result.stdout.replace(/\0/g, '').trim() };
+    failures.push(`cat ${path}: exit code ${result.exitCode}${result.stderr.trim() ? `: ${result.stderr.trim().split('\n')[0] ?? ''}` : ''}`);
   }
-  return null;
+  return { ok: false, why: `could not read the profile of container ${container}: ${failures.join('; ')}` };
 }
 
 // ---- Scenarios ----
@@ -189,6 +266,8 @@ export interface ScenarioPlan {
   node: ClusterNode;
   index: number;
   notes: string[];
+  /** Load the profiles the scenario's node lists (false for an API-decided scenario on a node unlike its own). */
+  loadProfiles?: boolean | undefined;
 }
 
 export type ScenarioStatus = 'agree' | 'mismatch' | 'skipped' | 'error';
@@ -264,9 +343,15 @@ export async function replayScenario(env: ReplayEnv, plan: ScenarioPlan, cluster
   signal.throwIfAborted();
   await env.api.createNamespace(namespace, { ...scenario.cluster.namespace.labels, [RUN_LABEL]: env.runId });
   cleanup.add('namespace', `namespace ${namespace}`, () => env.api.deleteNamespace(namespace));
+  try {
+    await waitForServiceAccount(env, namespace, signal);
+  } catch (error) {
+    if (error instanceof ServiceAccountMissing) return report('error', error.message);
+    throw error;
+  }
 
   // Profiles the scenario's node has loaded, under run-unique names.
-  const wanted = nodeForPod(scenario).profiles;
+  const wanted = plan.loadProfiles === false ? [] : nodeForPod(scenario).profiles;
   const renamedProfiles: LoadedProfile[] = wanted.map((p) => ({ name: runUniqueName(p.name, token), mode: p.mode }));
   const diagnostics: Record<string, unknown> = {};
   if (renamedProfiles.length > 0) {
@@ -282,6 +367,8 @@ export async function replayScenario(env: ReplayEnv, plan: ScenarioPlan, cluster
     const load = await runHelperPod(env, helper('load'), 180_000, signal);
     diagnostics['profileLoad'] = { ok: load.ok, log: load.log, profiles: text };
     if (!load.ok) return report('error', `loading profiles on ${node.name} failed: ${load.why}`, { diagnostics });
+    const missing = missingAfterLoad(load.log, renamedProfiles);
+    if (missing.length > 0) return report('error', `profiles not in place on ${node.name} after loading: ${missing.join('; ')}`, { diagnostics });
   }
 
   // The pod: run-unique profile names, the run's namespace, pinned to the chosen node.
@@ -295,7 +382,13 @@ export async function replayScenario(env: ReplayEnv, plan: ScenarioPlan, cluster
   const replacements = new Map<string, string>([...rewritten.renames, [scenario.cluster.namespace.name, namespace]]);
 
   signal.throwIfAborted();
-  const created = await env.api.createPod(namespace, manifest);
+  let created;
+  try {
+    created = await createPodWhenServiceAccountReady(env, namespace, manifest, signal);
+  } catch (error) {
+    if (error instanceof ServiceAccountMissing) return report('error', error.message, { diagnostics });
+    throw error;
+  }
   const podName = created.name ?? (typeof metadata['name'] === 'string' ? metadata['name'] : '');
   const containers = scenario.pod.containers.filter((c) => c.kind !== 'ephemeralContainers').map((c) => ({ name: c.name, kind: c.kind as ContainerKind }));
   let raw: RawObservation = { api: created.result, pod: null, events: [], exec: {}, containers, warningsKnown: true };
@@ -308,7 +401,15 @@ export async function replayScenario(env: ReplayEnv, plan: ScenarioPlan, cluster
       diagnostics['events'] = raw.events;
       return report('error', waited.verdict.kind === 'inconclusive' ? `inconclusive: ${waited.verdict.why}` : `undecided: ${waited.verdict.why}`, { diagnostics });
     }
-    if (waited.verdict.observation.outcome === 'Run') raw = { ...raw, exec: await probeContainers(env, namespace, podName, raw, renamedProfiles) };
+    if (waited.verdict.observation.outcome === 'Run') {
+      try {
+        raw = { ...raw, exec: await probeContainers(env, namespace, podName, raw, renamedProfiles, notes) };
+      } catch (error) {
+        if (!(error instanceof ExecFailed)) throw error;
+        diagnostics['pod'] = raw.pod;
+        return report('error', error.message, { diagnostics });
+      }
+    }
     raw = { ...raw, events: await env.api.listEvents(namespace, podName).catch(() => raw.events) };
   }
 
@@ -371,18 +472,28 @@ async function waitForDecision(env: ReplayEnv, namespace: string, podName: strin
 }
 
 /** Reads each running container's profile; checks that generated enforce-mode (deny-write) profiles deny writes. */
-async function probeContainers(env: ReplayEnv, namespace: string, pod: string, raw: RawObservation, loaded: readonly LoadedProfile[]): Promise<Record<string, ContainerProbe>> {
+async function probeContainers(env: ReplayEnv, namespace: string, pod: string, raw: RawObservation, loaded: readonly LoadedProfile[], notes: string[]): Promise<Record<string, ContainerProbe>> {
   const probes: Record<string, ContainerProbe> = {};
   const statuses = [...(raw.pod?.containerStatuses ?? [])];
   for (const status of statuses) {
     if (!status.state?.running) continue;
-    const current = await readProcAttr(env.api, namespace, pod, status.name);
-    const probe: ContainerProbe = { procAttrCurrent: current };
-    const profileName = current?.replace(/ \([a-z]+\)$/, '');
+    const read = await readProcAttr(env.api, namespace, pod, status.name);
+    if (!read.ok) {
+      // Not observed: the comparison leaves this container's profile out, and the report says why.
+      notes.push(read.why);
+      continue;
+    }
+    const probe: ContainerProbe = { procAttrCurrent: read.value };
+    const profileName = read.value.replace(/ \([a-z]+\)$/, '');
     const generated = loaded.find((p) => p.name === profileName);
     if (generated && deniesWrites(generated)) {
-      const touch = await env.api.execInPod(namespace, pod, status.name, ['touch', '/tmp/apparmor-sim-write-check']).catch(() => undefined);
-      if (touch) probe.writeDenied = touch.exitCode !== 0;
+      let touch;
+      try {
+        touch = await env.api.execInPod(namespace, pod, status.name, ['touch', '/tmp/apparmor-sim-write-check']);
+      } catch (error) {
+        throw new ExecFailed(`exec into ${namespace}/${pod} container ${status.name} failed: ${describeApiError(error)}`);
+      }
+      probe.writeDenied = touch.exitCode !== 0;
     }
     probes[status.name] = probe;
   }

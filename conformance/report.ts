@@ -2,7 +2,7 @@
 import { escapeXml } from '../io/junit.js';
 import type { Observation } from './classify.js';
 import type { CleanupReport } from './cleanup.js';
-import type { ClusterDescription } from './nodefacts.js';
+import type { ClusterDescription, ClusterNode } from './nodefacts.js';
 import type { ScenarioReport } from './replay.js';
 
 export const CONFORMANCE_SCHEMA_VERSION = 1;
@@ -17,6 +17,8 @@ export interface RunSummary {
   logsDir: string;
   /** Why the whole run was skipped (no cluster), when it was. */
   skipped?: string | undefined;
+  /** Why the run as a whole failed (cluster setup, unknown node facts, nothing replayed), when it did. */
+  error?: string | undefined;
   interrupted?: string | undefined;
 }
 
@@ -36,17 +38,18 @@ export function counts(results: readonly ScenarioReport[]): Counts {
 export function summaryLine(summary: RunSummary): string {
   if (summary.skipped) return `conformance skipped: ${summary.skipped}`;
   const c = counts(summary.results);
+  const failed = summary.error ? `; run failed: ${summary.error}` : '';
   const leftovers = summary.cleanup?.failed.length ? `; cleanup left ${summary.cleanup.failed.length} resource(s), see above` : '';
   const kept = summary.cleanup?.kept.length ? `; kept ${summary.cleanup.kept.length} resource(s) (--keep)` : '';
   const interrupted = summary.interrupted ? `; interrupted by ${summary.interrupted}` : '';
-  return `${c.total} scenarios: ${c.agree} agree, ${c.mismatch} mismatch, ${c.error} error, ${c.skipped} skipped${interrupted}${leftovers}${kept}`;
+  return `${c.total} scenarios: ${c.agree} agree, ${c.mismatch} mismatch, ${c.error} error, ${c.skipped} skipped${failed}${interrupted}${leftovers}${kept}`;
 }
 
 const LABEL: Record<ScenarioReport['status'], string> = { agree: 'AGREE', mismatch: 'MISMATCH', error: 'ERROR', skipped: 'SKIP' };
 
 export function conformanceTable(summary: RunSummary): string {
   const lines: string[] = [];
-  if (summary.cluster) lines.push(clusterLine(summary), ...summary.cluster.nodes.map((n) => `  node ${n.name}: kubelet ${n.kubeletVersion}, ${n.containerRuntimeVersion}, AppArmor ${n.appArmorEnabled === null ? 'unknown' : n.appArmorEnabled ? 'on' : 'off'}, runtime ${n.runtimeAppArmor}${n.runtimeNote ? ` (${n.runtimeNote})` : ''}${n.problems.length ? `; problems: ${n.problems.join('; ')}` : ''}`));
+  if (summary.cluster) lines.push(clusterLine(summary), ...summary.cluster.nodes.map((n) => `  node ${describeNode(n)}`));
   for (const r of summary.results) {
     const where = `${r.file}:${r.line}`;
     if (r.status === 'skipped' || r.status === 'error') {
@@ -67,6 +70,13 @@ export function conformanceTable(summary: RunSummary): string {
   if (summary.results.some((r) => r.status === 'mismatch' || r.status === 'error')) lines.push(`diagnostics: ${summary.logsDir}`);
   lines.push(summaryLine(summary));
   return `${lines.join('\n')}\n`;
+}
+
+/** One line per node: its facts, what the canary showed, its problems and infrastructure failures. */
+export function describeNode(n: ClusterNode): string {
+  const problems = n.problems.length ? `; problems: ${n.problems.join('; ')}` : '';
+  const failures = n.failures.length ? `; FAILED: ${n.failures.join('; ')}` : '';
+  return `${n.name}: ${n.ready ? '' : 'NotReady, '}${n.os}, kubelet ${n.kubeletVersion}, ${n.containerRuntimeVersion}, AppArmor ${n.appArmorEnabled === null ? 'unknown' : n.appArmorEnabled ? 'on' : 'off'}, runtime ${n.runtimeAppArmor}${n.runtimeNote ? ` (${n.runtimeNote})` : ''}${problems}${failures}`;
 }
 
 function clusterLine(summary: RunSummary): string {
@@ -93,6 +103,7 @@ export function conformanceJson(summary: RunSummary): string {
     runId: summary.runId,
     target: summary.target,
     skipped: summary.skipped ?? null,
+    error: summary.error ?? null,
     interrupted: summary.interrupted ?? null,
     cluster: summary.cluster,
     summary: counts(summary.results),
@@ -132,13 +143,28 @@ export function conformanceJunit(summary: RunSummary): string {
     return `${head}${body}${out}    </testcase>\n`;
   });
   if (summary.skipped) cases.push(`    <testcase name="cluster" classname="conformance"><skipped message="${escapeXml(summary.skipped)}"/></testcase>\n`);
+  if (summary.error) cases.push(`    <testcase name="cluster" classname="conformance"><error type="run" message="${escapeXml(summary.error)}"/></testcase>\n`);
   const skipped = c.skipped + (summary.skipped ? 1 : 0);
+  const errors = c.error + (summary.error ? 1 : 0);
+  // Node facts and problems, so that a CI report shows what the cluster was without the job log.
+  const properties = summary.cluster
+    ? [
+        '    <properties>\n',
+        `      <property name="target" value="${escapeXml(summary.target)}"/>\n`,
+        `      <property name="apiserver" value="${escapeXml(summary.cluster.serverVersion)}"/>\n`,
+        ...summary.cluster.nodes.map((n) => `      <property name="node.${escapeXml(n.name)}" value="${escapeXml(describeNode(n))}"/>\n`),
+        '    </properties>\n',
+      ]
+    : [];
+  const systemOut = summary.cluster ? [`    <system-out>${escapeXml(summary.cluster.nodes.map((n) => `node ${describeNode(n)}`).join('\n'))}</system-out>\n`] : [];
   const tests = cases.length;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>\n',
-    `<testsuites tests="${tests}" failures="${c.mismatch}" errors="${c.error}" skipped="${skipped}">\n`,
-    `  <testsuite name="${escapeXml(suite)}" tests="${tests}" failures="${c.mismatch}" errors="${c.error}" skipped="${skipped}">\n`,
+    `<testsuites tests="${tests}" failures="${c.mismatch}" errors="${errors}" skipped="${skipped}">\n`,
+    `  <testsuite name="${escapeXml(suite)}" tests="${tests}" failures="${c.mismatch}" errors="${errors}" skipped="${skipped}">\n`,
+    ...properties,
     ...cases,
+    ...systemOut,
     '  </testsuite>\n',
     '</testsuites>\n',
   ].join('');

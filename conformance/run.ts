@@ -12,20 +12,22 @@ import { ClusterUnreachable, describeApiError } from './cluster-api.js';
 import type { Exec } from './exec.js';
 import { helperPodManifest, parserScript, RUN_LABEL } from './helper-pods.js';
 import type { ConnectOptions, Connection } from './k8s-client.js';
-import { NoKubeconfig } from './k8s-client.js';
+import { KubeconfigError, NoKubeconfig } from './k8s-client.js';
+import { prepareKindNodes } from './node-prep.js';
+import { runOlderThan } from './run-id.js';
 import { KindCluster, kindConfig, kindPreflight } from './kind.js';
 import type { ClusterDescription, ClusterNode } from './nodefacts.js';
 import { clusterNodeFromInfo, parseMinor, placeScenario } from './nodefacts.js';
 import { writeRecording } from './recordings.js';
 import type { Clock, ReplayEnv, ScenarioPlan, ScenarioReport } from './replay.js';
-import { probeNode, probeRuntime, ReplayAborted, replayScenario, runHelperPod, scenarioToken, skippedReport, STALE_PROFILE } from './replay.js';
+import { probeNode, probeRuntime, ReplayAborted, replayScenario, runHelperPod, scenarioToken, skippedReport, STALE_PROFILE, waitForServiceAccount } from './replay.js';
 import type { RunSummary } from './report.js';
-import { counts, renderConformance, summaryLine } from './report.js';
+import { counts, describeNode, renderConformance, summaryLine } from './report.js';
 
 /** Exit codes of `conformance`: the CLI's (io/args.ts EXIT), plus "skipped" and the conventional signal codes. */
 export const CONFORMANCE_EXIT = {
   ...EXIT,
-  /** No cluster to run on (kind, container engine or kubeconfig missing, API server unreachable), or nothing ran. */
+  /** No cluster to run on at all: kind or a container engine missing, no kubeconfig, or the default kubeconfig's API server unreachable. */
   skipped: 4,
   SIGINT: 130,
   SIGTERM: 143,
@@ -68,6 +70,8 @@ export interface ConformanceDeps {
 }
 
 class Skip extends Error {}
+/** A failure of the run as a whole (not of one scenario), with its cause: exit 1. */
+class RunFailed extends Error {}
 
 export async function runConformance(options: ConformanceOptions, deps: ConformanceDeps): Promise<number> {
   const keep: ReadonlySet<ResourceKind> = options.keep ? new Set<ResourceKind>(['cluster', 'namespace', 'profile', 'pod']) : new Set();
@@ -95,8 +99,10 @@ export async function runConformance(options: ConformanceOptions, deps: Conforma
 
   const summary: RunSummary = { runId: options.runId, target: describeTarget(options.target), cluster: null, results: [], cleanup: null, logsDir: options.logsDir };
   let failedHard = false;
+  let inputError: string | undefined;
+  let kindCluster: KindCluster | undefined;
   try {
-    const { api, kind } = await bringUp(options, deps, cleanup, summary, log, interrupt.signal);
+    const { api, kind } = await bringUp(options, deps, cleanup, summary, log, interrupt.signal, (created) => (kindCluster = created));
     const env: ReplayEnv = {
       api,
       runId: options.runId,
@@ -108,24 +114,39 @@ export async function runConformance(options: ConformanceOptions, deps: Conforma
     };
     const cluster = await describeCluster(env, options, cleanup, log, interrupt.signal);
     summary.cluster = cluster;
+    for (const node of cluster.nodes) log(`node ${describeNode(node)}`);
+    checkNodes(cluster, options.target);
     summary.results = await replayAll(env, options, cluster, cleanup, log, interrupt.signal);
+    const c = counts(summary.results);
+    if (c.agree + c.mismatch === 0 && c.error === 0 && !interruptedBy) {
+      throw new RunFailed(`nothing replayed: none of the ${c.total} scenario(s) could run on this cluster (see the SKIP reasons)`);
+    }
     if (kind && summary.results.some((r) => r.status === 'mismatch' || r.status === 'error')) await exportKindLogs(kind, options, log);
     if (options.recordDir) {
       for (const result of summary.results) if (result.recording) writeRecording(options.recordDir, result.recording);
     }
   } catch (error) {
     if (error instanceof Skip) summary.skipped = error.message;
+    else if (error instanceof KubeconfigError) inputError = error.message;
     else if (interruptedBy) summary.interrupted = interruptedBy;
     else {
-      // The cluster went away or could not be set up: one line, then cleanup; never a stack trace.
+      // The cluster went away, could not be set up, or cannot be trusted: one line, then cleanup; never a stack trace.
       failedHard = true;
-      log(`conformance run failed: ${describeApiError(error)}`);
+      summary.error = describeApiError(error);
+      log(`conformance run failed: ${summary.error}`);
+      // Before the cluster is deleted: the nodes' journals (containerd, kubelet) say why.
+      if (kindCluster && !options.keep) await exportKindLogs(kindCluster, options, log);
     }
   } finally {
     summary.cleanup = await cleanup.run();
     dispose();
   }
   if (interruptedBy) summary.interrupted = interruptedBy;
+  if (inputError !== undefined && !interruptedBy) {
+    // A kubeconfig or context that was asked for and cannot be used: an input error, like a bad flag.
+    deps.stderr(`apparmor-sim: ${inputError}\n`);
+    return CONFORMANCE_EXIT.usage;
+  }
 
   // A skipped run is one line on stderr (plus the document for machine formats); otherwise the table is the output.
   if (!summary.skipped || options.output !== 'table') deps.stdout(renderConformance(summary, options.output));
@@ -139,7 +160,8 @@ export function exitCode(summary: RunSummary, failedHard: boolean, interruptedBy
   if (summary.skipped) return CONFORMANCE_EXIT.skipped;
   const c = counts(summary.results);
   if (c.mismatch > 0 || c.error > 0 || (summary.cleanup?.failed.length ?? 0) > 0) return CONFORMANCE_EXIT.refusedOrFailed;
-  if (c.agree === 0) return CONFORMANCE_EXIT.skipped;
+  // A cluster that replayed nothing is a failure, never a skip: CI must not turn it green.
+  if (c.agree === 0) return CONFORMANCE_EXIT.refusedOrFailed;
   return CONFORMANCE_EXIT.ok;
 }
 
@@ -148,7 +170,7 @@ function describeTarget(target: Target): string {
 }
 
 /** Creates or connects to the cluster; throws Skip with a one-line reason when there is none to be had. */
-async function bringUp(options: ConformanceOptions, deps: ConformanceDeps, cleanup: CleanupRegistry, summary: RunSummary, log: (line: string) => void, signal: AbortSignal): Promise<{ api: ClusterApi; kind?: KindCluster | undefined }> {
+async function bringUp(options: ConformanceOptions, deps: ConformanceDeps, cleanup: CleanupRegistry, summary: RunSummary, log: (line: string) => void, signal: AbortSignal, onKind: (cluster: KindCluster) => void): Promise<{ api: ClusterApi; kind?: KindCluster | undefined }> {
   const target = options.target;
   let connection: Connection;
   let kind: KindCluster | undefined;
@@ -165,11 +187,19 @@ async function bringUp(options: ConformanceOptions, deps: ConformanceDeps, clean
     writeFileSync(configPath, kindConfig(spec));
     const cluster = new KindCluster(deps.exec, spec, preflight.engine, kubeconfigPath);
     kind = cluster;
+    onKind(cluster);
     // Registered before creating: a half-created cluster is deleted too.
     cleanup.add('cluster', `kind cluster ${target.name}`, () => cluster.delete());
     log(`creating kind cluster ${target.name} (${target.image}, ${preflight.message})`);
     try {
       await cluster.create(configPath, 15 * 60_000, signal);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw error;
+    }
+    log(`preparing the kind nodes for AppArmor (apparmor_parser from Debian's apparmor package, containerd restarted)`);
+    try {
+      for (const prepared of await prepareKindNodes(deps.exec, preflight.engine, target.name, signal)) log(`node ${prepared.node}: ${prepared.detail}`);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       throw error;
@@ -180,6 +210,7 @@ async function bringUp(options: ConformanceOptions, deps: ConformanceDeps, clean
     try {
       connection = await deps.connect({ kubeconfig: target.kubeconfig, context: target.context });
     } catch (error) {
+      // Only "there is no kubeconfig at all" is a skip; a kubeconfig that was named and fails is a KubeconfigError (exit 2).
       if (error instanceof NoKubeconfig) throw new Skip(error.message);
       throw error;
     }
@@ -188,8 +219,14 @@ async function bringUp(options: ConformanceOptions, deps: ConformanceDeps, clean
   try {
     await connection.api.serverVersion();
   } catch (error) {
-    if (error instanceof ClusterUnreachable) throw new Skip(`API server ${connection.server} unreachable: ${error.message.replace(/^API server unreachable: /, '')}; start the cluster or pass --kubeconfig/--context for one that runs (or --kind)`);
-    throw error;
+    if (!(error instanceof ClusterUnreachable)) throw error;
+    const why = `API server ${connection.server} unreachable: ${error.message.replace(/^API server unreachable: /, '')}`;
+    // The default kubeconfig naming a stopped cluster means there is no cluster here; a cluster that was named (or one
+    // kind just created) not answering is a failure.
+    if (target.kind === 'kubeconfig' && target.kubeconfig === undefined && target.context === undefined) {
+      throw new Skip(`${why}; start the cluster or pass --kubeconfig/--context for one that runs (or --kind)`);
+    }
+    throw new RunFailed(why);
   }
   return { api: connection.api, kind };
 }
@@ -200,15 +237,39 @@ async function describeCluster(env: ReplayEnv, options: ConformanceOptions, clea
   const aliveRuns = await sweepNamespaces(env, options, log);
   await env.api.createNamespace(env.systemNamespace, { [RUN_LABEL]: env.runId, 'pod-security.kubernetes.io/enforce': 'privileged' });
   cleanup.add('namespace', `namespace ${env.systemNamespace}`, () => env.api.deleteNamespace(env.systemNamespace));
+  await waitForServiceAccount(env, env.systemNamespace, signal);
   await Promise.all(
     nodes.map(async (node, index) => {
       if (!node.ready) return;
+      // The helper image and its shell script are Linux-only; a Windows node is described by its nodeInfo alone.
+      if (node.os !== 'linux') {
+        node.problems.push(`not probed: ${node.os} node (probe pods run on Linux nodes only)`);
+        return;
+      }
       await probeNode(env, node, index, signal);
       await probeRuntime(env, node, index, signal);
-      await sweepProfiles(env, node, index, aliveRuns, log, signal);
+      await sweepProfiles(env, node, index, aliveRuns, options.sweepAgeSec, log, signal);
     }),
   );
   return { serverVersion: version.gitVersion, serverMinor: parseMinor(version.gitVersion) ?? version.minor, featureGates: options.featureGates, nodes };
+}
+
+/**
+ * Infrastructure failures on a node (probe or canary pod that failed, an exec that broke) leave its facts unknown: the
+ * run fails with them rather than skip scenarios on made-up facts. Under --kind the harness prepared the nodes, so a
+ * runtime that still refuses AppArmor on a kernel that has it is a failure too, with the canary's message.
+ */
+export function checkNodes(cluster: ClusterDescription, target: Target): void {
+  const ready = cluster.nodes.filter((n) => n.ready && n.os === 'linux');
+  const failures = ready.flatMap((n) => n.failures.map((f) => `${n.name}: ${f}`));
+  if (failures.length > 0) throw new RunFailed(`node facts unknown: ${failures.join('; ')}`);
+  if (target.kind !== 'kind') return;
+  const refusing = ready.filter((n) => n.appArmorEnabled === true && n.runtimeAppArmor !== 'applies');
+  if (refusing.length > 0) {
+    throw new RunFailed(
+      `${refusing.map((n) => `${n.name}: ${n.runtime ?? 'the runtime'} does not apply AppArmor profiles after the harness prepared the node (canary: ${n.runtimeNote || n.runtimeAppArmor})`).join('; ')}`,
+    );
+  }
 }
 
 async function waitForNodes(env: ReplayEnv, options: ConformanceOptions, signal: AbortSignal): Promise<ClusterNode[]> {
@@ -246,11 +307,15 @@ async function sweepNamespaces(env: ReplayEnv, options: ConformanceOptions, log:
   return alive;
 }
 
-/** Unloads profiles an earlier run loaded (run-unique suffix) when that run has no namespace left. */
-async function sweepProfiles(env: ReplayEnv, node: ClusterNode, index: number, aliveRuns: ReadonlySet<string>, log: (line: string) => void, signal: AbortSignal): Promise<void> {
+/**
+ * Unloads profiles an earlier run loaded (run-unique suffix) when that run has no namespace left here and started
+ * longer than the sweep age ago. The age comes from the run id: a concurrent run on another kind cluster of this host
+ * shares the kernel (its profiles are listed here) but not the API server (its namespaces are not).
+ */
+async function sweepProfiles(env: ReplayEnv, node: ClusterNode, index: number, aliveRuns: ReadonlySet<string>, sweepAgeSec: number, log: (line: string) => void, signal: AbortSignal): Promise<void> {
   const stale = (node.profiles ?? []).filter((p) => {
     const run = STALE_PROFILE.exec(p.name)?.[1];
-    return run !== undefined && !aliveRuns.has(run);
+    return run !== undefined && !aliveRuns.has(run) && runOlderThan(run, sweepAgeSec, env.clock.now());
   });
   if (stale.length === 0) return;
   log(`unloading ${stale.length} stale profile(s) from ${node.name}: ${stale.map((p) => p.name).join(', ')}`);
@@ -267,7 +332,7 @@ async function replayAll(env: ReplayEnv, options: ConformanceOptions, cluster: C
   const queue: ScenarioPlan[] = [];
   options.scenarios.forEach((scenario, index) => {
     const placement = placeScenario(scenario, cluster);
-    if (placement.ok) queue.push({ scenario, node: placement.node, index, notes: placement.notes });
+    if (placement.ok) queue.push({ scenario, node: placement.node, index, notes: placement.notes, loadProfiles: placement.loadProfiles });
     else results[index] = skippedReport(scenario, placement.reason);
   });
   if (queue.length > 0) log(`replaying ${queue.length} of ${options.scenarios.length} scenarios (${options.parallel} at a time)`);

@@ -42,7 +42,7 @@ describe('parseRunArguments', () => {
       [[], 'conformance run needs at least one scenario file or directory'],
       [['s', '--kind', '--kubeconfig', 'k'], '--kind creates its own cluster; it cannot be combined with --kubeconfig or --context'],
       [['s', '--k8s-version', '1.30'], '--k8s-version only apply with --kind'],
-      [['s', '--kind', '--k8s-version', '1.20'], '--k8s-version: no kind node image for 1.20 in the table (have 1.29, 1.30, 1.31, 1.32, 1.33, 1.34, 1.35); pass --image kindest/node:v1.20.N'],
+      [['s', '--kind', '--k8s-version', '1.20'], '--k8s-version: no kind node image for 1.20 in the table (have 1.24, 1.25, 1.26, 1.27, 1.28, 1.29, 1.30, 1.31, 1.32, 1.33, 1.34, 1.35); pass --image kindest/node:v1.20.N'],
       [['s', '--parallel', '0'], '--parallel: expected a whole number from 1 to 64, got "0"'],
       [['s', '--timeout', 'soon'], '--timeout: expected a whole number from 10 to 86400, got "soon"'],
       [['s', '-o', 'xml'], '--output: unknown value "xml" (expected one of: table, json, junit)'],
@@ -115,6 +115,42 @@ describe.skipIf(!BUILT)(`built CLI${BUILT ? '' : ' (skipped: dist/conformance mi
     expect(run.stderr).toBe('apparmor-sim: conformance skipped: no kubeconfig: KUBECONFIG is unset or names no existing file, and ~/.kube/config does not exist; pass --kubeconfig FILE, or --kind to create a cluster\n');
   });
 
+  it('hostile --kubeconfig inputs end with one line and exit 2, in bounded time: /dev/zero, a FIFO, a directory, a missing file, a wrong --context', () => {
+    const fifo = join(TMP, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    const good = join(TMP, 'kubeconfig');
+    writeFileSync(good, ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster: {server: "https://127.0.0.1:1"}', 'users:', '- name: u', '  user: {token: t}', 'contexts:', '- name: only', '  context: {cluster: c, user: u}', 'current-context: only', ''].join('\n'));
+    const cases: Array<[string[], string]> = [
+      [['--kubeconfig', '/dev/zero'], 'apparmor-sim: --kubeconfig /dev/zero: not a regular file (a character device)\n'],
+      [['--kubeconfig', fifo], `apparmor-sim: --kubeconfig ${fifo}: not a regular file (a FIFO)\n`],
+      [['--kubeconfig', TMP], `apparmor-sim: --kubeconfig ${TMP}: not a regular file (a directory)\n`],
+      [['--kubeconfig', join(TMP, 'missing')], `apparmor-sim: --kubeconfig ${join(TMP, 'missing')}: no such file\n`],
+      [['--kubeconfig', good, '--context', 'other'], `apparmor-sim: --context other: no such context in --kubeconfig ${good} (have: only)\n`],
+    ];
+    for (const [flags, stderr] of cases) {
+      const started = Date.now();
+      const run = cli(['conformance', 'run', 'scenarios/', ...flags, '-o', 'junit'], '/usr/bin:/bin');
+      expect(run.stderr, flags.join(' ')).toBe(stderr);
+      expect(run.status, flags.join(' ')).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(Date.now() - started).toBeLessThan(20_000);
+    }
+  });
+
+  it('KUBECONFIG naming a device or a FIFO is refused the same way (exit 2), without reading it', () => {
+    const run = cli(['conformance', 'run', 'scenarios/'], '/usr/bin:/bin', { KUBECONFIG: '/dev/zero' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe('apparmor-sim: KUBECONFIG file /dev/zero: not a regular file (a character device)\n');
+  });
+
+  it('a kubeconfig whose credential plugin fails: exit 2 naming the plugin, not the API server', () => {
+    const file = join(TMP, 'kubeconfig-exec');
+    writeFileSync(file, ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster: {server: "https://127.0.0.1:1"}', 'users:', '- name: u', '  user:', '    exec: {apiVersion: client.authentication.k8s.io/v1, command: sh, args: ["-c", "echo token expired >&2; exit 3"]}', 'contexts:', '- name: only', '  context: {cluster: c, user: u}', 'current-context: only', ''].join('\n'));
+    const run = cli(['conformance', 'run', 'scenarios/', '--kubeconfig', file], '/usr/bin:/bin');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe('apparmor-sim: credential plugin "sh -c echo token expired >&2; exit 3" of kubeconfig user "u" failed (exit code 3): token expired\n');
+  });
+
   it('usage errors exit 2 with a pointer to help', () => {
     const run = cli(['conformance', 'run', 'scenarios/', '--kind', '--context', 'x'], '/usr/bin:/bin');
     expect(run.status).toBe(2);
@@ -124,14 +160,14 @@ describe.skipIf(!BUILT)(`built CLI${BUILT ? '' : ' (skipped: dist/conformance mi
   it('help lists the exit codes, 4 included', () => {
     const run = cli(['conformance', '--help'], '/usr/bin:/bin');
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain('  4    skipped: no cluster');
+    expect(run.stdout).toContain('  4    no cluster at all');
   });
 
   it('images prints the table; --output json for CI matrices', () => {
     const run = cli(['conformance', 'images', '-o', 'json'], '/usr/bin:/bin');
     expect(run.status).toBe(0);
     const rows = JSON.parse(run.stdout) as Array<{ version: string; image: string; kind: string }>;
-    expect(rows.map((r) => r.version)).toEqual(['1.29', '1.30', '1.31', '1.32', '1.33', '1.34', '1.35']);
+    expect(rows.map((r) => r.version)).toEqual(['1.24', '1.25', '1.26', '1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34', '1.35']);
   });
 
   it('the console examples of docs/conformance.md print what they show without kind on the PATH', () => {
@@ -145,7 +181,7 @@ describe.skipIf(!BUILT)(`built CLI${BUILT ? '' : ' (skipped: dist/conformance mi
       expect(run.status).toBe(0);
       expect(run.stdout.trimEnd()).toBe(output.join('\n'));
     }
-    expect(section).toContain('| 4 | skipped: no cluster');
+    expect(section).toContain('| 4 | no cluster at all');
   });
 
   it('scenarios run --recordings checks the shipped recordings', () => {

@@ -17,6 +17,7 @@ interface FakePod {
   containers: Array<{ name: string; profile?: string; error?: string }>;
   helperLog?: string;
   helperOk?: boolean;
+  pullFails?: boolean;
 }
 
 export interface FakeNodeOptions {
@@ -40,6 +41,16 @@ export interface FakeOptions {
   /** Called on every readPod of a scenario pod (tests use it to interrupt mid-run). */
   onScenarioPoll?: (pod: string) => void;
   unreachable?: boolean;
+  /** More nodes besides the fake's own (listed only; helper pods on them behave like on the main node). */
+  extraNodes?: NodeInfo[];
+  /** apparmor_parser succeeds but the kernel list does not show the profiles afterwards. */
+  loadDrops?: boolean;
+  /** Helper pods of these roles never start (ImagePullBackOff). */
+  helperPullFails?: Array<'probe' | 'load' | 'unload'>;
+  /** execInPod rejects (a broken websocket), or `cat` of /proc/1/attr fails with exit code 1. */
+  exec?: 'throws' | 'cat-fails' | 'throws-in-scenarios' | 'cat-fails-in-scenarios';
+  /** The first creates of scenario pods in a new namespace are refused: the default ServiceAccount is not there yet. */
+  serviceAccountDelay?: number;
 }
 
 const ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
@@ -50,6 +61,10 @@ export class FakeCluster implements ClusterApi {
   readonly events: Array<EventObserved & { namespace: string; pod: string }> = [];
   readonly nodeProfiles: LoadedProfile[];
   readonly log: string[] = [];
+  /** Every pod created: namespace, name and the node it was pinned to. */
+  readonly created: Array<{ namespace: string; name: string; node: string | undefined }> = [];
+  /** Namespace -> scenario pod creates still to refuse for a missing ServiceAccount. */
+  private readonly saPending = new Map<string, number>();
   private readonly node: Required<Omit<FakeNodeOptions, 'profiles'>>;
 
   constructor(readonly options: FakeOptions = {}) {
@@ -69,13 +84,22 @@ export class FakeCluster implements ClusterApi {
 
   async listNodes(): Promise<NodeInfo[]> {
     this.check();
-    return [{ name: this.node.name, ready: true, labels: {}, kubeletVersion: this.node.kubeletVersion, operatingSystem: 'linux', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.8.0', containerRuntimeVersion: 'containerd://2.1.1' }];
+    return [{ name: this.node.name, ready: true, labels: {}, kubeletVersion: this.node.kubeletVersion, operatingSystem: 'linux', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.8.0', containerRuntimeVersion: 'containerd://2.1.1' }, ...(this.options.extraNodes ?? [])];
+  }
+
+  async serviceAccountExists(namespace: string, name: string): Promise<boolean> {
+    this.check();
+    if (name !== 'default' || !this.namespaces.has(namespace)) return false;
+    const pending = this.saPending.get(namespace) ?? 0;
+    if (pending > 0) this.saPending.set(namespace, pending - 1);
+    return pending === 0;
   }
 
   async createNamespace(name: string, labels: Record<string, string>): Promise<void> {
     this.check();
     if (this.namespaces.has(name)) throw Object.assign(new Error(`namespaces "${name}" already exists`), { code: 409 });
     this.namespaces.set(name, { labels, createdAt: new Date() });
+    if (this.options.serviceAccountDelay) this.saPending.set(name, this.options.serviceAccountDelay);
     this.log.push(`create namespace ${name}`);
   }
 
@@ -98,6 +122,13 @@ export class FakeCluster implements ClusterApi {
     const spec = manifest['spec'] as { nodeName?: string; containers: Array<Record<string, unknown>>; securityContext?: { appArmorProfile?: { type: string; localhostProfile?: string } }; volumes?: unknown };
     const pod: FakePod = { namespace, name: metadata.name, manifest: structuredClone(manifest), polls: 0, containers: [] };
     const role = metadata.labels?.['apparmor-sim/role'];
+    // The ServiceAccount admission plugin refuses pods in a namespace whose default ServiceAccount is not created yet
+    // (plugin/pkg/admission/serviceaccount: `error looking up service account <ns>/default: serviceaccount "default" not found`).
+    if ((this.saPending.get(namespace) ?? 0) > 0) {
+      this.saPending.set(namespace, (this.saPending.get(namespace) ?? 1) - 1);
+      return { result: { accepted: false, code: 403, reason: 'Forbidden', message: `pods "${metadata.name}" is forbidden: error looking up service account ${namespace}/default: serviceaccount "default" not found`, warnings: [] } };
+    }
+    this.created.push({ namespace, name: metadata.name, node: spec.nodeName });
     if (role) this.runHelper(pod, role, spec);
     else pod.containers = spec.containers.map((c) => ({ name: String(c['name']), ...this.containerd(metadata.annotations ?? {}, spec.securityContext?.appArmorProfile, c) }));
     this.pods.set(`${namespace}/${metadata.name}`, pod);
@@ -129,11 +160,17 @@ export class FakeCluster implements ClusterApi {
     const text = env.find((e) => e.name === 'PROFILES')?.value ?? '';
     const names = [...text.matchAll(/^profile (\S+) flags=\(([^)]*)\)|^profile (\S+) \{/gm)].map((m) => ({ name: m[1] ?? m[3] ?? '', mode: (m[2] ?? '').includes('complain') ? ('complain' as const) : ('enforce' as const) }));
     pod.helperOk = true;
+    if (this.options.helperPullFails?.includes(role as 'probe')) {
+      pod.helperOk = false;
+      pod.helperLog = undefined;
+      pod.pullFails = true;
+      return;
+    }
     if (role === 'probe') {
       pod.helperLog = `enabled=${this.node.appArmor}\n${PROFILES_BEGIN}\n${this.nodeProfiles.map((p) => `${p.name} (${p.mode})`).join('\n')}\n${PROFILES_END}\n`;
     } else if (role === 'load') {
-      for (const p of names) if (!this.nodeProfiles.some((q) => q.name === p.name)) this.nodeProfiles.push(p);
-      pod.helperLog = 'apparmor-sim: load ok\n';
+      if (!this.options.loadDrops) for (const p of names) if (!this.nodeProfiles.some((q) => q.name === p.name)) this.nodeProfiles.push(p);
+      pod.helperLog = `apparmor-sim: load ok\n${PROFILES_BEGIN}\n${this.nodeProfiles.map((p) => `${p.name} (${p.mode})`).join('\n')}\n${PROFILES_END}\n`;
     } else if (role === 'unload') {
       for (const p of names) {
         const at = this.nodeProfiles.findIndex((q) => q.name === p.name);
@@ -148,13 +185,15 @@ export class FakeCluster implements ClusterApi {
     const pod = this.pods.get(`${namespace}/${name}`);
     if (!pod) return null;
     pod.polls++;
+    if (pod.pullFails) return { name, status: { phase: 'Pending', containerStatuses: [{ name: 'helper', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "helper:test"' } } }] } };
     if (pod.helperLog !== undefined) return { name, status: { phase: pod.helperOk ? 'Succeeded' : 'Failed' } };
     this.options.onScenarioPoll?.(name);
     return { name, nodeName: this.node.name, status: this.status(pod) };
   }
 
   private status(pod: FakePod): PodStatusObserved {
-    const settled = !this.options.stuck && pod.polls > (this.options.settleAfter ?? 1);
+    // `stuck` holds scenario pods only: the runtime canary in the run's system namespace settles.
+    const settled = !(this.options.stuck && !pod.namespace.endsWith('-sys')) && pod.polls > (this.options.settleAfter ?? 1);
     const containerStatuses: ContainerStatusObserved[] = pod.containers.map((c) => ({
       name: c.name,
       state: !settled ? { waiting: { reason: 'ContainerCreating' } } : c.error ? { waiting: { reason: 'CreateContainerError', message: c.error } } : { running: { startedAt: '2026-01-01T00:00:00Z' } },
@@ -175,8 +214,11 @@ export class FakeCluster implements ClusterApi {
 
   async execInPod(namespace: string, podName: string, container: string, command: readonly string[]): Promise<CommandOutput> {
     this.check();
+    const scenarioPod = !namespace.endsWith('-sys');
+    if (this.options.exec === 'throws' || (this.options.exec === 'throws-in-scenarios' && scenarioPod)) throw new Error('websocket closed: 1006');
     const pod = this.pods.get(`${namespace}/${podName}`);
     const c = pod?.containers.find((x) => x.name === container);
+    if ((this.options.exec === 'cat-fails' || (this.options.exec === 'cat-fails-in-scenarios' && scenarioPod)) && command[0] === 'cat') return { exitCode: 1, stdout: '', stderr: `cat: ${command[1] ?? ''}: Permission denied` };
     if (!c?.profile) return { exitCode: 1, stdout: '', stderr: 'container not running' };
     if (command[0] === 'cat') return { exitCode: 0, stdout: `${c.profile}\n`, stderr: '' };
     if (command[0] === 'touch') return c.profile.endsWith('(enforce)') && c.profile !== 'cri-containerd.apparmor.d (enforce)' ? { exitCode: 1, stdout: '', stderr: 'Permission denied' } : { exitCode: 0, stdout: '', stderr: '' };

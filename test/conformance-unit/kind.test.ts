@@ -60,8 +60,8 @@ describe('kind config', () => {
 });
 
 describe('kind node images', () => {
-  it('covers 1.29 to 1.35, pinned by digest, each the default of a named kind release', () => {
-    expect(KIND_NODE_IMAGES.map((r) => r.minor)).toEqual([29, 30, 31, 32, 33, 34, 35]);
+  it('covers 1.24 to 1.35, pinned by digest, each from a named kind release', () => {
+    expect(KIND_NODE_IMAGES.map((r) => r.minor)).toEqual([24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35]);
     for (const row of KIND_NODE_IMAGES) {
       expect(row.image).toMatch(new RegExp(`^kindest/node:v1\\.${row.minor}\\.\\d+@sha256:[0-9a-f]{64}$`));
       expect(row.kind).toMatch(/^v0\.\d+\.\d+$/);

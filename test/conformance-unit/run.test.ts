@@ -11,6 +11,7 @@ import { loadScenarioFile } from '../../io/load/scenario.js';
 import { CommandNotFound } from '../../conformance/exec.js';
 import { NoKubeconfig } from '../../conformance/k8s-client.js';
 import { readRecording } from '../../conformance/recordings.js';
+import { newRunId, runIdStartedAt, runOlderThan } from '../../conformance/run-id.js';
 import type { ConformanceDeps, ConformanceOptions, Signal } from '../../conformance/run.js';
 import { CONFORMANCE_EXIT, runConformance } from '../../conformance/run.js';
 import { FakeCluster, fakeClock } from './fake-cluster.js';
@@ -145,25 +146,49 @@ describe('runConformance with a fake API', () => {
     expect(t.out()).toContain('kept: namespace aasim-k2j9x0ab-sys');
   });
 
-  it('skips AppArmor scenarios when the kernel has AppArmor but the runtime refuses it, saying why; exit 4', async () => {
+  it('on an existing cluster whose runtime refuses AppArmor, skips AppArmor scenarios saying why; nothing replayed is exit 1', async () => {
     const fake = new FakeCluster({ node: { runtimeRefuses: true } });
     const t = setup(fake);
-    expect(await runConformance(t.options, t.deps)).toBe(CONFORMANCE_EXIT.skipped);
+    expect(await runConformance(t.options, t.deps)).toBe(CONFORMANCE_EXIT.refusedOrFailed);
+    expect(t.out().trimEnd().split('\n').at(-1)).toBe('2 scenarios: 0 agree, 0 mismatch, 0 error, 2 skipped; run failed: nothing replayed: none of the 2 scenario(s) could run on this cluster (see the SKIP reasons)');
     expect(t.out()).toContain('runtime refuses (RuntimeDefault: CreateContainerError: failed to get container spec opts: failed to generate apparmor spec opts: apparmor is not supported)');
     expect(t.out()).toContain("SKIP     tutorial-fields-deny-write-loaded-1.35 scenarios/tutorial.yaml:188: no node meets the scenario's node preconditions (kind-control-plane: the kernel has AppArmor on but containerd refuses AppArmor profiles");
     assertClean(fake);
   });
 
   it('sweeps namespaces of earlier runs older than the sweep age, and their profiles', async () => {
-    const fake = new FakeCluster({ node: { profiles: [{ name: 'cri-containerd.apparmor.d', mode: 'enforce' }, { name: 'x-aasim-oldrun00-3', mode: 'enforce' }] } });
-    fake.namespaces.set('aasim-oldrun00-3', { labels: { 'apparmor-sim/run': 'oldrun00' }, createdAt: new Date(0) });
+    const fake = new FakeCluster({ node: { profiles: [{ name: 'cri-containerd.apparmor.d', mode: 'enforce' }, { name: 'x-aasim-0old0run-3', mode: 'enforce' }] } });
+    fake.namespaces.set('aasim-0old0run-3', { labels: { 'apparmor-sim/run': '0old0run' }, createdAt: new Date(0) });
     fake.namespaces.set('aasim-young000-1', { labels: { 'apparmor-sim/run': 'young000' }, createdAt: new Date(1_767_225_600_000) });
     const t = setup(fake, { scenarios: pick('tutorial-fields-deny-write-loaded-1.35') });
     expect(await runConformance(t.options, t.deps)).toBe(0);
-    expect(t.err()).toMatch(/sweeping namespace aasim-oldrun00-3 of run oldrun00/);
-    expect(t.err()).toContain('unloading 1 stale profile(s) from kind-control-plane: x-aasim-oldrun00-3');
+    expect(t.err()).toMatch(/sweeping namespace aasim-0old0run-3 of run 0old0run/);
+    expect(t.err()).toContain('unloading 1 stale profile(s) from kind-control-plane: x-aasim-0old0run-3');
     expect([...fake.namespaces.keys()]).toEqual(['aasim-young000-1']);
     expect(fake.nodeProfiles.map((p) => p.name)).toEqual(['cri-containerd.apparmor.d']);
+  });
+
+  it('unloads profiles only of runs whose id says they started longer than --sweep-age ago: a concurrent run on another kind cluster of the host keeps its profiles', async () => {
+    const now = 1_767_225_600_000; // fakeClock's start
+    const concurrent = newRunId(now - 10 * 60_000);
+    const old = newRunId(now - 2 * 3600_000);
+    const future = newRunId(now + 3600_000);
+    const profiles = [concurrent, old, future].map((run) => ({ name: `x-aasim-${run}-0`, mode: 'enforce' as const }));
+    const fake = new FakeCluster({ node: { profiles: [{ name: 'cri-containerd.apparmor.d', mode: 'enforce' }, ...profiles] } });
+    const t = setup(fake, { scenarios: pick('tutorial-fields-deny-write-loaded-1.35') });
+    expect(await runConformance(t.options, t.deps)).toBe(0);
+    expect(t.err()).toContain(`unloading 1 stale profile(s) from kind-control-plane: x-aasim-${old}-0`);
+    expect(fake.nodeProfiles.map((p) => p.name)).toEqual(['cri-containerd.apparmor.d', `x-aasim-${concurrent}-0`, `x-aasim-${future}-0`]);
+  });
+
+  it('run ids carry their start to the minute', () => {
+    const at = Date.UTC(2026, 10, 30, 9, 41, 17);
+    const id = newRunId(at);
+    expect(id).toMatch(/^[a-z0-9]{8}$/);
+    expect(runIdStartedAt(id)).toBe(Date.UTC(2026, 10, 30, 9, 41));
+    expect(runOlderThan(id, 3600, at + 3600_000)).toBe(true);
+    expect(runOlderThan(id, 3600, at + 3500_000)).toBe(false);
+    expect(runOlderThan('NOT-AN-ID', 0, at)).toBe(false);
   });
 
   it('an unreachable API server is a skip with a one-line reason; exit 4', async () => {
@@ -197,6 +222,6 @@ describe('runConformance with a fake API', () => {
     const body = JSON.parse(t.out()) as { summary: unknown; results: Array<{ status: string; model: { outcome: string }; expectation: { outcome: string }; observed: { outcome: string; containers: unknown[] } }> };
     expect(body.summary).toEqual({ total: 1, agree: 1, mismatch: 0, error: 0, skipped: 0 });
     expect(body.results[0]).toMatchObject({ status: 'agree', model: { outcome: 'Run' }, expectation: { outcome: 'Run' }, observed: { outcome: 'Run', containers: [{ name: 'hello', profile: 'k8s-apparmor-example-deny-write (enforce)', writeDenied: true }] } });
-    expect(t.err()).toBe('apparmor-sim: replaying 1 of 1 scenarios (2 at a time)\napparmor-sim: agree tutorial-fields-deny-write-loaded-1.35\napparmor-sim: 1 scenarios: 1 agree, 0 mismatch, 0 error, 0 skipped\n');
+    expect(t.err()).toBe('apparmor-sim: node kind-control-plane: linux, kubelet v1.35.0, containerd://2.1.1, AppArmor on, runtime applies (RuntimeDefault runs as cri-containerd.apparmor.d (enforce))\napparmor-sim: replaying 1 of 1 scenarios (2 at a time)\napparmor-sim: agree tutorial-fields-deny-write-loaded-1.35\napparmor-sim: 1 scenarios: 1 agree, 0 mismatch, 0 error, 0 skipped\n');
   });
 });
