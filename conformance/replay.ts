@@ -66,10 +66,13 @@ function abortReason(signal: AbortSignal | undefined): Error {
 /**
  * The ServiceAccount admission plugin refuses pods of a namespace whose `default` ServiceAccount the controller
  * manager has not created yet (kubernetes plugin/pkg/admission/serviceaccount/admission.go: "error looking up service
- * account %s/%s: %v"; before 1.24 also "no API token found for service account %q, retry after the token is
- * automatically created and added to the service account"). Such a refusal says nothing about AppArmor.
+ * account %s/%s: %v" from 1.13, "Error looking up service account %s/%s: %v" before; "service account %s/%s was not
+ * found, retry after the service account is created" in older releases; before 1.24 also
+ * "no API token found for service account %q, retry after the token is automatically created and added to the service
+ * account"). Such a refusal says nothing about AppArmor.
  */
-const SERVICE_ACCOUNT_NOT_READY = /error looking up service account [^ ]+: serviceaccounts? "[^"]*" not found|no API token found for service account/;
+const SERVICE_ACCOUNT_NOT_READY =
+  /[Ee]rror looking up service account [^ ]+: serviceaccounts? "[^"]*" not found|service account [^ ]+ was not found, retry after the service account is created|no API token found for service account/;
 
 export function refusedForServiceAccount(result: ApiResult): boolean {
   return !result.accepted && result.code === 403 && SERVICE_ACCOUNT_NOT_READY.test(result.message);

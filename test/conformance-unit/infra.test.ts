@@ -203,6 +203,8 @@ describe('namespaces are ready before pods', () => {
     const refusal = (message: string) => ({ accepted: false as const, code: 403, reason: 'Forbidden', message, warnings: [] });
     expect(refusedForServiceAccount(refusal('pods "hello" is forbidden: error looking up service account aasim-x-0/default: serviceaccount "default" not found'))).toBe(true);
     expect(refusedForServiceAccount(refusal('pods "hello" is forbidden: no API token found for service account "ns/default", retry after the token is automatically created and added to the service account'))).toBe(true);
+    expect(refusedForServiceAccount(refusal('pods "hello" is forbidden: Error looking up service account ns/default: serviceaccount "default" not found'))).toBe(true);
+    expect(refusedForServiceAccount(refusal('pods "hello" is forbidden: service account ns/default was not found, retry after the service account is created'))).toBe(true);
     expect(refusedForServiceAccount(refusal('pods "hello" is forbidden: violates PodSecurity "baseline:latest": forbidden AppArmor profile'))).toBe(false);
     expect(refusedForServiceAccount({ accepted: true, warnings: [] })).toBe(false);
   });
