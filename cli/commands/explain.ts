@@ -1,0 +1,3 @@
+export async function runExplain(_argv: string[]): Promise<number> {
+  return 3;
+}

@@ -1,0 +1,112 @@
+// Unified diffs (`diff -u` / `git diff` shape) from line replacements whose positions are known, so no diff algorithm
+// runs: the cost is linear in the size of the edits and their context.
+
+/** Replace original lines [start, end) (0-based) with `lines`. Edits of one file are sorted and do not overlap. */
+export interface LineEdit {
+  start: number;
+  end: number;
+  lines: string[];
+}
+
+const CONTEXT = 3;
+
+/** Splits text into lines without their newline; `finalNewline` says whether the last line had one. */
+export function splitLines(text: string): { lines: string[]; finalNewline: boolean } {
+  if (text === '') return { lines: [], finalNewline: true };
+  const finalNewline = text.endsWith('\n');
+  const lines = (finalNewline ? text.slice(0, -1) : text).split('\n');
+  return { lines, finalNewline };
+}
+
+export function applyLineEdits(lines: readonly string[], edits: readonly LineEdit[]): string[] {
+  const out: string[] = [];
+  let at = 0;
+  for (const edit of edits) {
+    for (; at < edit.start; at++) out.push(lines[at] ?? '');
+    out.push(...edit.lines);
+    at = edit.end;
+  }
+  for (; at < lines.length; at++) out.push(lines[at] ?? '');
+  return out;
+}
+
+/** Shrinks an edit to the lines that really change (an edit that rewrites a whole document keeps equal lines). */
+export function trimEdit(original: readonly string[], edit: LineEdit): LineEdit | undefined {
+  let { start, end } = edit;
+  let lines = edit.lines;
+  let head = 0;
+  while (start < end && head < lines.length && original[start] === lines[head]) {
+    start++;
+    head++;
+  }
+  let tail = lines.length;
+  while (end > start && tail > head && original[end - 1] === lines[tail - 1]) {
+    end--;
+    tail--;
+  }
+  lines = lines.slice(head, tail);
+  return start === end && lines.length === 0 ? undefined : { start, end, lines };
+}
+
+/**
+ * The unified diff of `original` after `edits`, with `a/` and `b/` labels as git writes them; empty when nothing
+ * changes. `finalNewline` of the original is kept by the edits (they never touch the last newline).
+ */
+export function unifiedDiff(label: string, original: readonly string[], edits: readonly LineEdit[], finalNewline: boolean): string {
+  if (edits.length === 0) return '';
+  // git's a/ and b/ prefixes for relative paths (git apply, patch -p1); absolute paths as diff -u prints them.
+  const [a, b] = label.startsWith('/') ? [label, label] : [`a/${label}`, `b/${label}`];
+  const out: string[] = [`--- ${a}`, `+++ ${b}`];
+  // Group edits whose contexts touch into hunks.
+  const groups: LineEdit[][] = [];
+  for (const edit of edits) {
+    const last = groups[groups.length - 1];
+    const previous = last?.[last.length - 1];
+    if (last && previous && edit.start - previous.end <= 2 * CONTEXT) last.push(edit);
+    else groups.push([edit]);
+  }
+  let shift = 0;
+  // The new-file line numbers of everything before a hunk move by the edits before it.
+  for (const group of groups) {
+    const first = group[0] as LineEdit;
+    const last = group[group.length - 1] as LineEdit;
+    const from = Math.max(0, first.start - CONTEXT);
+    const to = Math.min(original.length, last.end + CONTEXT);
+    const body: string[] = [];
+    let at = from;
+    let oldCount = 0;
+    let newCount = 0;
+    for (const edit of group) {
+      for (; at < edit.start; at++, oldCount++, newCount++) body.push(` ${original[at] ?? ''}`);
+      for (; at < edit.end; at++, oldCount++) body.push(`-${original[at] ?? ''}`);
+      for (const line of edit.lines) {
+        body.push(`+${line}`);
+        newCount++;
+      }
+    }
+    for (; at < to; at++, oldCount++, newCount++) body.push(` ${original[at] ?? ''}`);
+    const groupShift = group.reduce((n, e) => n + e.lines.length - (e.end - e.start), 0);
+    const oldStart = oldCount === 0 ? from : from + 1;
+    const newStart = newCount === 0 ? from + shift : from + shift + 1;
+    out.push(`@@ -${oldStart},${oldCount} +${newStart},${newCount} @@`, ...body);
+    if (!finalNewline && to === original.length && original.length > 0) {
+      // Both sides end without a newline: say so after the last line of each side that shows it.
+      markMissingNewline(out);
+    }
+    shift += groupShift;
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function markMissingNewline(out: string[]): void {
+  const last = out[out.length - 1] ?? '';
+  if (last.startsWith(' ')) {
+    out.push('\\ No newline at end of file');
+    return;
+  }
+  // The file's last line was changed: mark the last removed and the last added line.
+  let lastMinus = -1;
+  for (let i = out.length - 1; i >= 0 && !(out[i] ?? '').startsWith('@@'); i--) if ((out[i] ?? '').startsWith('-')) { lastMinus = i; break; }
+  out.push('\\ No newline at end of file');
+  if (lastMinus !== -1) out.splice(lastMinus + 1, 0, '\\ No newline at end of file');
+}
