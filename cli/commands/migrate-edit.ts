@@ -116,7 +116,13 @@ function removeAnnotations(doc: Document.Parsed, metadataPath: Path, keys: reado
   const annotations = blockMapAt(doc, [...metadataPath, 'annotations']);
   const pairs = keys.map((key) => findPair(annotations, key));
   if (pairs.length === annotations.items.length) {
-    // Nothing left: the annotations key goes too.
+    // Nothing left: the annotations key goes too, and a template's metadata that held only annotations.
+    if (metadata.items.length === 1 && metadataPath.length > 1) {
+      const parent = blockMapAt(doc, metadataPath.slice(0, -1));
+      const key = findPair(parent, 'metadata')?.key;
+      if (!isScalar(key) || !key.range || !lines.startsLine(key.range[0])) throw new NotBlockStyle();
+      return [{ from: lines.startOfLine(lines.lineOf(key.range[0])), to: afterNode(metadata, lines), lines: [] }];
+    }
     const pair = findPair(metadata, 'annotations');
     const key = pair?.key;
     if (!isScalar(key) || !key.range || !lines.startsLine(key.range[0])) throw new NotBlockStyle();
@@ -150,7 +156,11 @@ export function documentEdit(doc: Document.Parsed, sites: readonly { podPath: Pa
     if (plan.podField) setProfile(copy, [...podPath, 'spec'], fieldObject(plan.podField));
     for (const key of plan.removeAnnotations) copy.deleteIn([...podPath, 'metadata', 'annotations', key]);
     const annotations = copy.getIn([...podPath, 'metadata', 'annotations'], true);
-    if (plan.removeAnnotations.length > 0 && isMap(annotations) && annotations.items.length === 0) copy.deleteIn([...podPath, 'metadata', 'annotations']);
+    if (plan.removeAnnotations.length > 0 && isMap(annotations) && annotations.items.length === 0) {
+      copy.deleteIn([...podPath, 'metadata', 'annotations']);
+      const metadata = copy.getIn([...podPath, 'metadata'], true);
+      if (isMap(metadata) && metadata.items.length === 0) copy.deleteIn([...podPath, 'metadata']);
+    }
   }
   return copy;
 }

@@ -133,6 +133,8 @@ export function applyPlan(podLike: Record<string, unknown>, plan: PodPlan): Reco
     const annotations = metadata['annotations'];
     for (const key of plan.removeAnnotations) delete annotations[key];
     if (Object.keys(annotations).length === 0 && plan.removeAnnotations.length > 0) delete metadata['annotations'];
+    // A template whose metadata held only the annotations loses the empty metadata too (a Pod always has a name).
+    if (Object.keys(metadata).length === 0) delete copy['metadata'];
   }
   const spec = isMap(copy['spec']) ? copy['spec'] : undefined;
   if (!spec) return copy;

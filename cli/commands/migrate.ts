@@ -14,7 +14,7 @@ import { defaultRuntime } from '../../io/load/facts.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 import { InputFailure, LIMITS, expandPaths, formatInputError, readTextFile } from '../../io/load/source.js';
 import type { LineEdit } from '../output/diff.js';
-import { applyLineEdits, splitLines, trimEdit, unifiedDiff } from '../output/diff.js';
+import { applyLineEdits, lineDiff, splitLines, trimEdit, unifiedDiff } from '../output/diff.js';
 import { displayPath } from './manifests.js';
 import { Lines, NotBlockStyle, blockEdits, documentEdit, printContents, toLineEdits } from './migrate-edit.js';
 import type { Path, PodPlan, PodSite } from './migrate-plan.js';
@@ -240,7 +240,8 @@ export async function migrateText(text: string, label: string, file: string, set
       const end = lines.lineOf(Math.max(contents.range[0], contents.range[1] - 1)) + 1;
       const edit = trimEdit(splitLines(work).lines, { start, end, lines: printContents(documentEdit(doc, accepted)) });
       if (edit) {
-        edits.push(edit);
+        const fine = lineDiff(splitLines(work).lines.slice(edit.start, edit.end), edit.lines);
+        edits.push(...(fine?.map((e) => ({ ...e, start: e.start + edit.start, end: e.end + edit.start })) ?? [edit]));
         result.reformatted.push(edit.start + 1);
       }
     }
@@ -254,7 +255,7 @@ export async function migrateText(text: string, label: string, file: string, set
     const value = expected.get(0);
     newLines = (indent === '' && !work.trim().includes('\n') ? JSON.stringify(value) : JSON.stringify(value, null, indent)).split('\n');
     const edit = trimEdit(original, { start: 0, end: original.length, lines: newLines });
-    fileEdits = edit ? [edit] : [];
+    fileEdits = edit ? (lineDiff(original.slice(edit.start, edit.end), edit.lines)?.map((e) => ({ ...e, start: e.start + edit.start, end: e.end + edit.start })) ?? [edit]) : [];
   } else {
     fileEdits = edits.sort((a, b) => a.start - b.start || a.end - b.end);
     newLines = applyLineEdits(original, fileEdits);
@@ -332,7 +333,7 @@ function describe(decision: Decision): string {
 }
 
 /** Nodes per target version: from --node/--profiles, or one with every Localhost profile the pods name loaded. */
-class NodeCache {
+export class NodeCache {
   private readonly built = new Map<Minor, NodeFacts>();
   constructor(private readonly settings: Settings) {}
 
@@ -361,4 +362,4 @@ function namedProfiles(pods: readonly Pod[]): LoadedProfile[] {
   return [...names].map((name) => ({ name, mode: 'enforce' }));
 }
 
-export type { NodeCache, Settings as MigrateSettings };
+export type { Settings as MigrateSettings };

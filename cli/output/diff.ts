@@ -110,3 +110,67 @@ function markMissingNewline(out: string[]): void {
   out.push('\\ No newline at end of file');
   if (lastMinus !== -1) out.splice(lastMinus + 1, 0, '\\ No newline at end of file');
 }
+
+/**
+ * The edits that turn `a` into `b` (Myers' O((N+M)D) algorithm), for rewrites whose changed lines are not known in
+ * advance (a JSON file or a flow-style document printed again). Gives up (undefined) beyond `maxEdits` changed lines,
+ * so that the cost stays bounded; the caller then shows the change as one replacement.
+ */
+export function lineDiff(a: readonly string[], b: readonly string[], maxEdits = 1000): LineEdit[] | undefined {
+  const n = a.length;
+  const m = b.length;
+  const max = Math.min(n + m, maxEdits);
+  const offset = max + 1;
+  let v: Int32Array = new Int32Array(2 * max + 3);
+  const trace: Int32Array[] = [];
+  let found = -1;
+  for (let d = 0; d <= max; d++) {
+    trace.push(v.slice());
+    for (let k = -d; k <= d; k += 2) {
+      let x = k === -d || (k !== d && (v[offset + k - 1] ?? 0) < (v[offset + k + 1] ?? 0)) ? (v[offset + k + 1] ?? 0) : (v[offset + k - 1] ?? 0) + 1;
+      let y = x - k;
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
+      v[offset + k] = x;
+      if (x >= n && y >= m) {
+        found = d;
+        break;
+      }
+    }
+    if (found !== -1) break;
+  }
+  if (found === -1) return undefined;
+  // Walk back through the saved frontiers, collecting single-line deletions and insertions.
+  const ops: { kind: 'del' | 'ins'; at: number; line?: string }[] = [];
+  let x = n;
+  let y = m;
+  for (let d = found; d > 0; d--) {
+    v = trace[d] as Int32Array;
+    const k = x - y;
+    const prevK = k === -d || (k !== d && (v[offset + k - 1] ?? 0) < (v[offset + k + 1] ?? 0)) ? k + 1 : k - 1;
+    const prevX = v[offset + prevK] ?? 0;
+    const prevY = prevX - prevK;
+    while (x > prevX && y > prevY) {
+      x--;
+      y--;
+    }
+    if (prevK === k + 1) ops.push({ kind: 'ins', at: x, line: b[prevY] ?? '' });
+    else ops.push({ kind: 'del', at: prevX });
+    x = prevX;
+    y = prevY;
+  }
+  ops.reverse();
+  // Merge neighbouring operations into line edits.
+  const edits: LineEdit[] = [];
+  for (const op of ops) {
+    const last = edits[edits.length - 1];
+    if (op.kind === 'del') {
+      if (last && last.end === op.at) last.end++;
+      else edits.push({ start: op.at, end: op.at + 1, lines: [] });
+    } else if (last && last.end === op.at) last.lines.push(op.line ?? '');
+    else edits.push({ start: op.at, end: op.at, lines: [op.line ?? ''] });
+  }
+  return edits;
+}
