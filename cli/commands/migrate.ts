@@ -20,7 +20,7 @@ import { Lines, NotBlockStyle, blockEdits, documentEdit, printContents, toLineEd
 import type { Path, PodPlan, PodSite } from './migrate-plan.js';
 import { FIELDS_FROM, applyPlan, getIn, planChanges, planPod, podSites, sameValue } from './migrate-plan.js';
 import { buildNode } from './node.js';
-import { parseVersionList } from './versions.js';
+import { formatVersionRanges, parseVersionList } from './versions.js';
 import type { CollectedPod } from './workloads.js';
 import { WORKLOAD_TEMPLATES, collectObject } from './workloads.js';
 
@@ -147,7 +147,7 @@ export async function runMigrate(argv: string[]): Promise<number> {
     }
   }
   const verb = settings.mode === 'check' ? 'would change' : settings.mode === 'write' ? 'changed' : 'to change';
-  report.write(`${changed} pod${changed === 1 ? '' : 's'} ${verb}, ${refusedCount} refused (target ${settings.versions.map(formatMinor).join(', ')})\n`);
+  report.write(`${changed} pod${changed === 1 ? '' : 's'} ${verb}, ${refusedCount} refused (target ${formatVersionRanges(settings.versions)})\n`);
   if (errors.length > 0) {
     process.stderr.write(new InputFailure(errors).errors.map((e) => `${formatInputError(e)}\n`).join(''));
     return EXIT.usage;
