@@ -69,6 +69,8 @@ interface NodeInfo {
   /** Whether profiles and appArmorEnabled are known facts (a node facts file) rather than unknown. */
   factsKnown: boolean;
   notes: string[];
+  /** About reading the inputs (e.g. profiles read without apparmor_parser): stderr, as dry-run prints them. */
+  warnings?: string[] | undefined;
 }
 
 export async function runExplain(argv: string[]): Promise<number> {
@@ -90,6 +92,7 @@ export async function runExplain(argv: string[]): Promise<number> {
 
   let disagreements = 0;
   const out: string[] = [];
+  const warned = new Set<string>();
   for (const live of pods) {
     const node = values.node !== undefined ? await readNodeFor(values.node, live, cwd, kubeletFlag ?? apiserverFlag, values.profiles ?? []) : await nodeFromFlags(values.profiles ?? [], kubeletFlag ?? apiserverFlag);
     const kubelet = kubeletFlag ?? node.facts.kubeletVersion ?? apiserverFlag;
@@ -98,6 +101,11 @@ export async function runExplain(argv: string[]): Promise<number> {
       throw new UsageError('explain needs the cluster\'s version: --k8s-version V (what kubectl version says) or --node FILE (kubectl get node NAME -o json)', true);
     }
     const notes = [...node.notes];
+    for (const warning of node.warnings ?? []) {
+      if (warned.has(warning)) continue;
+      warned.add(warning);
+      process.stderr.write(`apparmor-sim: warning: ${warning}\n`);
+    }
     if (apiserverFlag === undefined) notes.push(`API server version taken to be the kubelet's, ${formatMinor(apiserver)} (give --k8s-version)`);
     const explanation = explainPod(live, events?.filter((e) => e.pod === live.pod.name && (e.namespace === undefined || live.pod.namespace === undefined || e.namespace === live.pod.namespace)).map((e) => e.event) ?? [], node, kubelet, apiserver, labels, notes);
     if (explanation.disagrees) disagreements++;
@@ -252,7 +260,7 @@ function readEvents(path: string, cwd: string, errors: InputError[]): PodEvent[]
 async function nodeFromFlags(profiles: readonly string[], kubelet: Minor | undefined): Promise<NodeInfo> {
   if (profiles.length === 0 || kubelet === undefined) return { facts: {}, factsKnown: false, notes: [] };
   const built = await buildNode({ nodeFile: undefined, kubeletText: undefined, kubelet, runtime: undefined, gates: {}, appArmorDisabled: false, profiles: [...profiles] });
-  return { facts: { profiles: built.node.profiles, appArmorEnabled: built.node.appArmorEnabled }, factsKnown: true, notes: built.notes };
+  return { facts: { profiles: built.node.profiles, appArmorEnabled: built.node.appArmorEnabled }, factsKnown: true, notes: [], warnings: built.notes };
 }
 
 /** --node: kubectl get node(s) -o json|yaml, or a node facts file. */
@@ -266,9 +274,8 @@ async function readNodeFor(path: string, live: LivePod, cwd: string, kubelet: Mi
   if (kubectlNodes.length === 0) {
     // A node facts file, as dry-run --node reads it.
     const built = await buildNode({ nodeFile: path, kubeletText: undefined, kubelet: kubelet ?? 0, runtime: undefined, gates: {}, appArmorDisabled: false, profiles: [...profiles] }, cwd);
-    const notes = [...built.notes];
     if (kubelet === undefined && built.node.kubeletVersion === 0) throw new UsageError('explain needs the kubelet\'s version: kubeletVersion in the node file, --kubelet-version or --k8s-version', true);
-    return { facts: built.node, factsKnown: true, notes };
+    return { facts: built.node, factsKnown: true, notes: [], warnings: built.notes };
   }
   const node = kubectlNodes.find((n) => isMap(n['metadata']) && n['metadata']['name'] === live.nodeName) ?? (kubectlNodes.length === 1 ? kubectlNodes[0] : undefined);
   if (!node) throw new InputFailure([{ file: displayPath(resolve(cwd, path), cwd), message: `no node named ${JSON.stringify(live.nodeName ?? '')} (the pod's spec.nodeName) in this file` }]);
@@ -292,7 +299,7 @@ async function readNodeFor(path: string, live: LivePod, cwd: string, kubelet: Mi
   }
   if (profiles.length > 0 && effectiveKubelet !== undefined) {
     const fromProfiles = await nodeFromFlags(profiles, effectiveKubelet);
-    return { facts: { ...facts, ...fromProfiles.facts }, factsKnown: true, notes: [...notes, ...fromProfiles.notes] };
+    return { facts: { ...facts, ...fromProfiles.facts }, factsKnown: true, notes, warnings: fromProfiles.warnings };
   }
   return { facts, factsKnown: false, notes };
 }

@@ -346,6 +346,8 @@ export class NodeCache {
       const built = await buildNode({ nodeFile: this.settings.nodeFile, kubeletText: undefined, kubelet: version, runtime: undefined, gates: {}, appArmorDisabled: false, profiles: this.settings.profiles });
       node = built.node;
       this.built.set(version, node);
+      // Once per run, as dry-run prints them (e.g. profiles read without apparmor_parser).
+      if (this.built.size === 1) for (const note of built.notes) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
     }
     return node;
   }
