@@ -143,6 +143,16 @@ describe('explain on recorded statuses', () => {
     const notPod = cli(['explain', 'examples/node.yaml', '--k8s-version', '1.30']);
     expect(notPod.status).toBe(2);
     expect(notPod.stderr).toBe('examples/node.yaml: no Pod in this file (expected kubectl get pod NAME -o yaml output)\n');
+    const badStatus = join(TMP, 'bad-status.yaml');
+    writeFileSync(badStatus, 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers: [{name: c, image: busybox}]\nstatus:\n  phase: 3\n  containerStatuses: {name: c}\n');
+    const bad = cli(['explain', badStatus, '--k8s-version', '1.30']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe(`${badStatus}:7: status.phase: must be a string, got number 3\n${badStatus}:8: status.containerStatuses: must be a list, got a map\n`);
+    for (const hostile of ['fixtures/hostile/alias-bomb.yaml', 'fixtures/hostile/truncated.yaml']) {
+      const run = cli(['explain', hostile, '--k8s-version', '1.30']);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`^${hostile.replace(/[./]/g, '\\$&')}:\\d+(:\\d+)?: invalid YAML: `));
+    }
     const noVersion = cli(['explain', cases[0]?.pod ?? '']);
     expect(noVersion.status).toBe(2);
     expect(noVersion.stderr).toContain("explain needs the cluster's version");

@@ -149,6 +149,28 @@ describe('migrate', () => {
     expect(missing.stderr).toContain('no-such-file.yaml: cannot read: no such file or directory\n');
   });
 
+  it('turns hostile input into file:line errors, never a stack trace', () => {
+    const deep = join(TMP, 'deep.yaml');
+    writeFileSync(deep, `${'['.repeat(5000)}${']'.repeat(5000)}\n`);
+    const binary = join(TMP, 'binary.yaml');
+    writeFileSync(binary, Buffer.from([0x61, 0x3a, 0x00, 0x01]));
+    const cases: [string, RegExp][] = [
+      ['fixtures/hostile/alias-bomb.yaml', /^fixtures\/hostile\/alias-bomb\.yaml:\d+: invalid YAML: /m],
+      ['fixtures/hostile/duplicate-keys.yaml', /^fixtures\/hostile\/duplicate-keys\.yaml:5: invalid YAML: Map keys must be unique$/m],
+      ['fixtures/hostile/truncated.yaml', /^fixtures\/hostile\/truncated\.yaml:\d+: invalid YAML: /m],
+      ['fixtures/hostile/wrong-types-pod.yaml', /^fixtures\/hostile\/wrong-types-pod\.yaml:5: metadata\.annotations\.container\.apparmor\.security\.beta\.kubernetes\.io\/app: annotation values must be strings, got a list$/m],
+      [deep, /nesting deeper than 64 levels/],
+      [binary, /binary data \(NUL byte\)/],
+    ];
+    for (const [file, message] of cases) {
+      const run = cli(['migrate', file]);
+      expect(run.status, file + run.stderr).toBe(2);
+      expect(run.stdout, file).toBe('');
+      expect(run.stderr, file).toMatch(message);
+      expect(run.stderr, file).not.toMatch(/^\s+at |internal error/m);
+    }
+  });
+
   it('rejects contradictory flags', () => {
     expect(cli(['migrate', 'x.yaml', '--check', '--write']).stderr).toBe("apparmor-sim: --check and --write cannot be combined\nRun 'apparmor-sim migrate --help' for usage.\n");
     expect(cli(['migrate', '-']).status).toBe(2);

@@ -12,7 +12,7 @@ import type { OptionSpecs } from '../../io/args.js';
 import { EXIT, EXIT_CODES_HELP, UsageError, parseCommandLine, parseLabels } from '../../io/args.js';
 import { defaultRuntime } from '../../io/load/facts.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
-import { InputFailure, LIMITS, expandPaths, formatInputError, readTextFile } from '../../io/load/source.js';
+import { InputFailure, LIMITS, expandPaths, formatInputError, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
 import type { LineEdit } from '../output/diff.js';
 import { applyLineEdits, lineDiff, splitLines, trimEdit, unifiedDiff } from '../output/diff.js';
 import { displayPath } from './manifests.js';
@@ -186,8 +186,25 @@ export async function migrateText(text: string, label: string, file: string, set
   const work = text.endsWith('\n') || text === '' ? text : `${text}\n`;
   const lines = new Lines(work);
   const json = /^\s*[{[]/.test(work);
-  const docs = parseAllDocuments(work, { prettyErrors: false, uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [];
+  // The shared reader first, for its limits (tokens, scalar sizes, nesting, aliases, containers per pod): a file over
+  // them is not edited at all. Syntax errors of single documents are reported below, per document.
+  try {
+    parseYamlDocuments(text, label);
+  } catch (error) {
+    if (!(error instanceof InputFailure)) throw error;
+    if (!error.errors.every((e) => e.line !== undefined && /^invalid YAML: /.test(e.message))) {
+      errors.push(...error.errors);
+      return result;
+    }
+  }
+  let list: Document.Parsed[];
+  try {
+    const docs = parseAllDocuments(work, { prettyErrors: false, uniqueKeys: true });
+    list = Array.isArray(docs) ? docs : [];
+  } catch (error) {
+    errors.push({ file: label, message: `invalid YAML: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}` });
+    return result;
+  }
   const edits: LineEdit[] = [];
   const expected = new Map<number, unknown>();
   for (const [index, doc] of list.entries()) {
@@ -209,16 +226,14 @@ export async function migrateText(text: string, label: string, file: string, set
       const line = lineOfPath(doc, site.objectPath, lines);
       const podLike = getIn(value, site.podPath);
       if (!isMap(podLike)) continue;
+      // A pod the API server could not even decode (wrong types) is an input error, as in dry-run.
+      const before = collectPod(getIn(value, site.objectPath), site.objectPath, doc, label, lines, errors);
+      if (!before) continue;
       const plan = planPod(podLike, settings.versions.every((v) => v >= FIELDS_FROM));
       const siteResult: SiteResult = { line, site, plan };
       if (planChanges(plan) || plan.notes.length > 0) result.sites.push(siteResult);
       if (!planChanges(plan)) continue;
       const migratedPodLike = applyPlan(podLike, plan);
-      const before = collectPod(getIn(value, site.objectPath), site.objectPath, doc, label, lines, errors);
-      if (!before) {
-        result.sites.pop();
-        continue;
-      }
       const migratedObject = replaceIn(getIn(value, site.objectPath), site.podPath.slice(site.objectPath.length), migratedPodLike);
       const afterPod = collectPod(migratedObject, site.objectPath, doc, label, lines, []);
       siteResult.refused = afterPod ? await compareOutcomes(before.pod, afterPod.pod, settings, nodes) : 'the migrated manifest is not a valid pod (a bug in apparmor-sim; please report it)';
