@@ -134,6 +134,24 @@ describe('explain on recorded statuses', () => {
     expect(run.stdout).toContain('  model:    agrees: Blocked at kubelet');
   });
 
+  it('writes JSON with -o json, and points out a profile in complain mode', () => {
+    const live = JSON.parse(readFileSync(join(ROOT, 'fixtures/explain/hello-apparmor-2-1.30.json'), 'utf8')) as Record<string, any>;
+    live['spec']['nodeName'] = 'n1';
+    live['status'] = { phase: 'Running', containerStatuses: [{ name: 'hello', containerID: 'containerd://0123', state: { running: { startedAt: '2024-05-01T10:00:00Z' } } }] };
+    const pod = join(TMP, 'running.json');
+    writeFileSync(pod, JSON.stringify(live));
+    const node = join(TMP, 'complain-node.yaml');
+    writeFileSync(node, 'name: n1\nkubeletVersion: "1.31"\nruntime: containerd\nprofiles: [{name: k8s-apparmor-example-allow-write, mode: complain}]\n');
+    const run = cli(['explain', pod, '--node', node, '--k8s-version', '1.31', '-o', 'json']);
+    expect(run.status, run.stderr).toBe(0);
+    const [explained] = (JSON.parse(run.stdout) as { pods: Record<string, any>[] }).pods;
+    expect(explained?.['state']).toEqual({ decided: true, outcome: 'Run', stage: 'runtime', reason: '', message: '', evidence: 'every container started' });
+    expect(explained?.['runsAs']).toEqual([{ container: 'hello', profile: 'k8s-apparmor-example-allow-write (complain)' }]);
+    expect(explained?.['model']['agrees']).toBe(true);
+    expect(explained?.['factsKnown']).toBe(true);
+    expect(explained?.['fixes'][0]).toContain('hello runs under k8s-apparmor-example-allow-write in complain mode');
+  });
+
   it('rejects bad input with file:line and exit 2', () => {
     const noStatus = join(TMP, 'no-status.yaml');
     writeFileSync(noStatus, 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers: [{name: c, image: busybox}]\n');

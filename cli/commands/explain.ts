@@ -3,7 +3,7 @@
 // model for the cluster's versions, and says which component and check put the pod there, whether the model agrees
 // (if not, it prints the model's trace: that is a bug report), and what would fix it.
 import { resolve } from 'node:path';
-import type { Classification, Observation } from '../../sim/classify.js';
+import type { Observation } from '../../sim/classify.js';
 import { classify } from '../../sim/classify.js';
 import { compareWithModel } from '../../sim/compare.js';
 import type { Mismatch } from '../../sim/expect.js';
@@ -13,7 +13,7 @@ import { simulate } from '../../sim/simulate.js';
 import type { ClusterFacts, Decision, Minor, NodeFacts, Pod, TraceEntry } from '../../sim/types.js';
 import { formatMinor, parseVersion } from '../../sim/version.js';
 import type { OptionSpecs } from '../../io/args.js';
-import { EXIT, EXIT_CODES_HELP, UsageError, parseCommandLine, parseLabels, parseVersionFlag } from '../../io/args.js';
+import { EXIT, UsageError, parseChoice, parseCommandLine, parseLabels, parseVersionFlag } from '../../io/args.js';
 import { Reader, defaultRuntime } from '../../io/load/facts.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 import { InputFailure, formatInputError, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
@@ -28,6 +28,7 @@ const OPTIONS = {
   'kubelet-version': { type: 'string' },
   profiles: { type: 'string', multiple: true },
   'namespace-labels': { type: 'string', multiple: true },
+  output: { type: 'string', short: 'o' },
 } as const satisfies OptionSpecs;
 
 export const EXPLAIN_HELP = `Usage: apparmor-sim explain <pod.yaml|pod.json> [options]
@@ -45,12 +46,17 @@ Options:
   --profiles FILE|DIR     profiles loaded on the node (as dry-run --profiles)
   --events FILE           kubectl get events -o json (the pod's events are picked by name)
   --namespace-labels k=v  labels of the pod's namespace (Pod Security Admission)
+  -o, --output FORMAT     text (default) | json
   -h, --help              show this help
 
 Without node facts, what the node has is inferred from the pod's state and said so (e.g. a profile the status
 reports as not loaded).
 
-${EXIT_CODES_HELP.replace('every pod runs / every scenario passed', 'explained, and the model agrees with the cluster').replace('some pod is refused / some scenario failed', 'the model disagrees with what the cluster did (a bug report)')}
+Exit codes:
+  0  explained, and the model agrees with the cluster (or the pod is not decided yet)
+  1  the model disagrees with what the cluster did: its trace is printed, please report it
+  2  usage or input error (one line per error on stderr: file:line[:col]: message)
+  3  internal error (a bug in apparmor-sim; please report it)
 `;
 
 /** A live pod as read from the file. */
@@ -84,6 +90,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   const apiserverFlag = values['k8s-version'] !== undefined ? parseVersionFlag('--k8s-version', values['k8s-version']) : undefined;
   const kubeletFlag = values['kubelet-version'] !== undefined ? parseVersionFlag('--kubelet-version', values['kubelet-version']) : undefined;
   const labels = parseLabels(values['namespace-labels'] ?? []);
+  const output = parseChoice('--output', values.output ?? 'text', ['text', 'json'] as const);
   const cwd = process.cwd();
   const errors: InputError[] = [];
   const pods = readLivePods(positionals[0] ?? '', cwd, errors);
@@ -91,7 +98,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (pods.length === 0 && errors.length === 0) errors.push({ file: displayPath(resolve(cwd, positionals[0] ?? ''), cwd), message: 'no Pod in this file (expected kubectl get pod NAME -o yaml output)' });
 
   let disagreements = 0;
-  const out: string[] = [];
+  const out: PodExplanation[] = [];
   const warned = new Set<string>();
   for (const live of pods) {
     const node = values.node !== undefined ? await readNodeFor(values.node, live, cwd, kubeletFlag ?? apiserverFlag, values.profiles ?? []) : await nodeFromFlags(values.profiles ?? [], kubeletFlag ?? apiserverFlag);
@@ -108,10 +115,10 @@ export async function runExplain(argv: string[]): Promise<number> {
     }
     if (apiserverFlag === undefined) notes.push(`API server version taken to be the kubelet's, ${formatMinor(apiserver)} (give --k8s-version)`);
     const explanation = explainPod(live, events?.filter((e) => e.pod === live.pod.name && (e.namespace === undefined || live.pod.namespace === undefined || e.namespace === live.pod.namespace)).map((e) => e.event) ?? [], node, kubelet, apiserver, labels, notes);
-    if (explanation.disagrees) disagreements++;
-    out.push(explanation.text);
+    if (explanation.model.agrees === false) disagreements++;
+    out.push(explanation);
   }
-  process.stdout.write(out.join('\n'));
+  process.stdout.write(output === 'json' ? `${JSON.stringify({ pods: out }, null, 2)}\n` : out.map(renderText).join('\n'));
   if (errors.length > 0) {
     process.stderr.write(new InputFailure(errors).errors.map((e) => `${formatInputError(e)}\n`).join(''));
     return EXIT.usage;
@@ -306,11 +313,6 @@ async function readNodeFor(path: string, live: LivePod, cwd: string, kubelet: Mi
 
 // ---- Explaining ----
 
-interface Explanation {
-  text: string;
-  disagrees: boolean;
-}
-
 /** Profile names a message mentions as missing (kubelet "profile "x" is not loaded", containerd "apparmor profile not found x", ...). */
 function missingProfiles(pod: Pod, messages: readonly string[]): string[] {
   const named = localhostNames(pod);
@@ -330,7 +332,7 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export function explainPod(live: LivePod, events: EventObserved[], nodeInfo: NodeInfo, kubelet: Minor, apiserver: Minor, labels: Readonly<Record<string, string>>, notes: string[]): Explanation {
+export function explainPod(live: LivePod, events: EventObserved[], nodeInfo: NodeInfo, kubelet: Minor, apiserver: Minor, labels: Readonly<Record<string, string>>, notes: string[]): PodExplanation {
   const { pod } = live;
   const raw: RawObservation = {
     api: { accepted: true, warnings: [] },
@@ -374,35 +376,93 @@ export function explainPod(live: LivePod, events: EventObserved[], nodeInfo: Nod
   if (nodeInfo.facts.runtime === undefined && runtimeFromStatus === undefined) assumptions.push(`runtime ${runtime} (the default for kubelet ${formatMinor(kubelet)})`);
   const disagrees = observed !== undefined && mismatches.some(isDisagreement);
 
-  const lines: string[] = [];
-  const name = `${pod.namespace ?? 'default'}/${podDisplayName(pod)}`;
-  lines.push(`${live.file}:${live.line}  pod ${name} on node ${nodeName} (Kubernetes ${formatMinor(apiserver)}, kubelet ${formatMinor(kubelet)}, ${runtime})`);
-  lines.push(`  state:    ${describeObserved(classification)}`);
-  if (observed?.message) lines.push(`  message:  ${observed.message}`);
-  lines.push(`  requests: ${describeRequests(decision)}`);
   const cause = failingCheck(decision);
-  if (observed && observed.outcome !== 'Run') {
-    lines.push(`  cause:    ${componentOf(observed.stage, kubelet, apiserver, runtime)}${cause && !disagrees ? `, check ${cause.check}: ${cause.detail}` : ''}`);
-    if (cause && !disagrees) lines.push(`            source: ${cause.source}`);
-  }
-  for (const note of notes) lines.push(`  note:     ${note}`);
-  for (const assumption of assumptions) lines.push(`  assumed:  ${assumption}`);
-  if (assumptions.length > 0 && !nodeInfo.factsKnown) lines.push('            (give --node with the output of apparmor-sim node snapshot on that node to check instead of assume)');
-  if (!observed) {
-    lines.push(`  model:    predicts ${describeDecision(decision)}`);
-  } else if (disagrees) {
-    lines.push(`  model:    DISAGREES with the cluster: it predicts ${describeDecision(decision)}`);
-    lines.push('            This is a bug report: please file it with this output and the pod, node and events you gave.');
-    for (const m of mismatches) lines.push(`            ${m.field}: model ${JSON.stringify(m.expected)}, cluster ${JSON.stringify(m.actual)}`);
-    lines.push('  trace:');
-    for (const entry of decision.trace) lines.push(`    ${formatTrace(entry)}`);
-  } else {
-    const messageDiffers = mismatches.find((m) => m.field === 'model.message');
-    lines.push(`  model:    agrees: ${decision.outcome}${decision.stage !== 'runtime' || decision.outcome !== 'Run' ? ` at ${decision.stage}` : ''}${messageDiffers ? ` (its message differs: ${JSON.stringify(messageDiffers.expected)})` : ''}`);
-  }
   const fixes = fixesFor(observed?.outcome ?? decision.outcome, pod, decision, node, nodeInfo.factsKnown, observedMessages, kubelet);
-  fixes.forEach((fix, i) => lines.push(`${i === 0 ? '  fix:      ' : '            '}${fix}`));
-  return { text: `${lines.join('\n')}\n`, disagrees };
+  return {
+    file: live.file,
+    line: live.line,
+    namespace: pod.namespace ?? 'default',
+    name: podDisplayName(pod),
+    node: nodeName,
+    apiserver: formatMinor(apiserver),
+    kubelet: formatMinor(kubelet),
+    runtime,
+    state: observed
+      ? { decided: true, outcome: observed.outcome, stage: observed.stage, reason: observed.reason, message: observed.message, evidence: observed.evidence }
+      : { decided: false, why: classification.kind === 'decided' ? '' : classification.why },
+    requests: decision.containers.map((c) => ({ container: c.name, requested: c.requested, requestedBy: c.requestedBy })),
+    runsAs: decision.outcome === 'Run' ? decision.containers.map((c) => ({ container: c.name, profile: c.procAttrCurrent })) : [],
+    cause: observed && observed.outcome !== 'Run' ? { component: componentOf(observed.stage, kubelet, apiserver, runtime), ...(cause && !disagrees ? { check: cause.check, detail: cause.detail, source: cause.source } : {}) } : undefined,
+    notes,
+    assumptions,
+    factsKnown: nodeInfo.factsKnown,
+    model: {
+      agrees: observed ? !disagrees : null,
+      outcome: decision.outcome,
+      stage: decision.stage,
+      reason: decision.reason,
+      message: decision.message,
+      mismatches,
+      trace: disagrees ? decision.trace : undefined,
+    },
+    fixes,
+  };
+}
+
+/** One pod's explanation; `-o json` prints a list of them. */
+export interface PodExplanation {
+  file: string;
+  line: number;
+  namespace: string;
+  name: string;
+  node: string;
+  apiserver: string;
+  kubelet: string;
+  runtime: string;
+  state: { decided: true; outcome: Observation['outcome']; stage: Observation['stage']; reason: string; message: string; evidence: string } | { decided: false; why: string };
+  requests: { container: string; requested: string | null; requestedBy: string }[];
+  /** When the model predicts Run: what /proc/1/attr/current shows in each container. */
+  runsAs: { container: string; profile: string | null }[];
+  cause?: { component: string; check?: string; detail?: string; source?: string } | undefined;
+  notes: string[];
+  assumptions: string[];
+  factsKnown: boolean;
+  /** `agrees` is null when the pod's state is not decided yet; the trace is given when the model disagrees. */
+  model: { agrees: boolean | null; outcome: Decision['outcome']; stage: Decision['stage']; reason: string; message: string; mismatches: Mismatch[]; trace?: TraceEntry[] | undefined };
+  fixes: string[];
+}
+
+export function renderText(e: PodExplanation): string {
+  const lines: string[] = [];
+  lines.push(`${e.file}:${e.line}  pod ${e.namespace}/${e.name} on node ${e.node} (Kubernetes ${e.apiserver}, kubelet ${e.kubelet}, ${e.runtime})`);
+  const state = e.state;
+  lines.push(`  state:    ${state.decided ? `${state.outcome === 'Run' ? 'Running' : state.outcome} (${state.evidence})` : `not decided yet (${state.why})`}`);
+  if (state.decided && state.message) lines.push(`  message:  ${state.message}`);
+  lines.push(`  requests: ${e.requests.map((r) => `${r.container}: ${r.requested ?? 'none'}${r.requested ? ` (${r.requestedBy.replace('-', ' ')})` : ''}`).join(', ') || 'none'}`);
+  if (state.decided && state.outcome === 'Run' && e.runsAs.length > 0) lines.push(`  runs as:  ${e.runsAs.map((r) => `${r.container}: ${r.profile ?? 'no AppArmor profile'}`).join(', ')}`);
+  if (e.cause) {
+    lines.push(`  cause:    ${e.cause.component}${e.cause.check ? `, check ${e.cause.check}: ${e.cause.detail ?? ''}` : ''}`);
+    if (e.cause.source) lines.push(`            source: ${e.cause.source}`);
+  }
+  for (const note of e.notes) lines.push(`  note:     ${note}`);
+  for (const assumption of e.assumptions) lines.push(`  assumed:  ${assumption}`);
+  if (e.assumptions.length > 0 && !e.factsKnown) lines.push('            (give --node with the output of apparmor-sim node snapshot on that node to check instead of assume)');
+  const model = e.model;
+  const predicted = model.outcome === 'Run' ? 'Run' : `${model.outcome} at ${model.stage}: ${model.message}`;
+  if (model.agrees === null) {
+    lines.push(`  model:    predicts ${predicted}`);
+  } else if (!model.agrees) {
+    lines.push(`  model:    DISAGREES with the cluster: it predicts ${predicted}`);
+    lines.push('            This is a bug report: please file it with this output and the pod, node and events you gave.');
+    for (const m of model.mismatches) lines.push(`            ${m.field}: model ${JSON.stringify(m.expected)}, cluster ${JSON.stringify(m.actual)}`);
+    lines.push('  trace:');
+    for (const entry of model.trace ?? []) lines.push(`    ${formatTrace(entry)}`);
+  } else {
+    const messageDiffers = model.mismatches.find((m) => m.field === 'model.message');
+    lines.push(`  model:    agrees: ${model.outcome}${model.outcome !== 'Run' ? ` at ${model.stage}` : ''}${messageDiffers ? ` (its message differs: ${JSON.stringify(messageDiffers.expected)})` : ''}`);
+  }
+  e.fixes.forEach((fix, i) => lines.push(`${i === 0 ? '  fix:      ' : '            '}${fix}`));
+  return `${lines.join('\n')}\n`;
 }
 
 function isDisagreement(m: Mismatch): boolean {
@@ -432,20 +492,8 @@ function nodeCandidates(base: NodeFacts, pod: Pod, observed: Observation | undef
   return candidates;
 }
 
-function describeObserved(classification: Classification): string {
-  if (classification.kind !== 'decided') return `not decided yet (${classification.why})`;
-  const o = classification.observation;
-  return `${o.outcome === 'Run' ? 'Running' : o.outcome} (${o.evidence})`;
-}
 
-function describeDecision(decision: Decision): string {
-  return decision.outcome === 'Run' ? 'Run' : `${decision.outcome} at ${decision.stage}: ${decision.message}`;
-}
 
-function describeRequests(decision: Decision): string {
-  const parts = decision.containers.map((c) => `${c.name}: ${c.requested ?? 'none'}${c.requested ? ` (${c.requestedBy.replace('-', ' ')})` : ''}`);
-  return parts.join(', ') || 'none';
-}
 
 function componentOf(stage: Observation['stage'], kubelet: Minor, apiserver: Minor, runtime: string): string {
   switch (stage) {
@@ -475,9 +523,14 @@ function fixesFor(outcome: Decision['outcome'], pod: Pod, decision: Decision, no
   if (outcome === 'Run') {
     const annotated = decision.containers.filter((c) => c.requestedBy === 'annotation');
     const hasFields = pod.appArmorProfile !== undefined || pod.containers.some((c) => c.appArmorProfile !== undefined);
+    for (const c of decision.containers) {
+      if (!c.procAttrCurrent?.endsWith(' (complain)')) continue;
+      const profile = c.procAttrCurrent.slice(0, -' (complain)'.length);
+      fixes.push(`${c.name} runs under ${profile} in complain mode, which only logs what the profile would deny; to enforce it, load it without -C: sudo apparmor_parser -r -W <its file> (or aa-enforce)`);
+    }
     if (annotated.length > 0 && kubelet >= 30 && !hasFields) {
       fixes.push(`nothing is broken; the annotations are deprecated since 1.30: apparmor-sim migrate <manifest> moves them to securityContext.appArmorProfile`);
-    } else fixes.push('nothing to fix');
+    } else if (fixes.length === 0) fixes.push('nothing to fix');
     return fixes;
   }
   if (!node.appArmorEnabled || allMessages.some((m) => m.includes('AppArmor is not enabled on the host'))) {

@@ -9,7 +9,7 @@ import { simulate } from '../../sim/simulate.js';
 import type { Decision, LoadedProfile, Minor, NodeFacts, Pod } from '../../sim/types.js';
 import { formatMinor, NEWEST_MODELLED_MINOR } from '../../sim/version.js';
 import type { OptionSpecs } from '../../io/args.js';
-import { EXIT, EXIT_CODES_HELP, UsageError, parseCommandLine, parseLabels } from '../../io/args.js';
+import { EXIT, UsageError, parseCommandLine, parseLabels } from '../../io/args.js';
 import { defaultRuntime } from '../../io/load/facts.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 import { InputFailure, LIMITS, expandPaths, formatInputError, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
@@ -56,7 +56,11 @@ Options:
 Without --check or --write, a unified diff is printed (apply it with git apply or patch -p1) and the report goes to
 standard error; with them, the report goes to standard output.
 
-${EXIT_CODES_HELP.replace('every pod runs / every scenario passed', 'nothing refused (migrate --check: nothing to change)').replace('some pod is refused / some scenario failed', 'a migration was refused (migrate --check: something would change)')}
+Exit codes:
+  0  nothing refused (with --check: nothing would change either)
+  1  a migration was refused (with --check: also when something would change)
+  2  usage or input error (one line per error on stderr: file:line[:col]: message)
+  3  internal error (a bug in apparmor-sim; please report it)
 `;
 
 interface Settings {
