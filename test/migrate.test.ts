@@ -111,6 +111,40 @@ describe('migrate', () => {
     expect(['workloads.yaml', 'pod.json'].map((n) => readFileSync(join(dir, n), 'utf8'))).toEqual(patched);
   });
 
+  it('keeps CRLF line ends, and diffs a file without a final newline so that git apply takes it', () => {
+    const dir = mkdtempSync(join(TMP, 'ends-'));
+    const crlf = 'apiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: crlf\r\n  annotations:\r\n    container.apparmor.security.beta.kubernetes.io/app: runtime/default\r\nspec:\r\n  containers:\r\n  - name: app\r\n    image: busybox\r\n';
+    writeFileSync(join(dir, 'crlf.yaml'), crlf);
+    const noEol = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: noeol\n  annotations:\n    container.apparmor.security.beta.kubernetes.io/c: localhost/x\nspec:\n  containers:\n  - name: c\n    image: busybox';
+    writeFileSync(join(dir, 'noeol.yaml'), noEol);
+    const bin = join(ROOT, 'bin/apparmor-sim.js');
+    const diff = spawnSync(process.execPath, [bin, 'migrate', 'crlf.yaml', 'noeol.yaml'], { cwd: dir, encoding: 'utf8' });
+    expect(diff.status, diff.stderr).toBe(0);
+    expect(diff.stdout).toContain('-    image: busybox\n\\ No newline at end of file\n+    image: busybox\n+  securityContext:\n');
+    expect(diff.stdout.trimEnd().endsWith('+      localhostProfile: x\n\\ No newline at end of file')).toBe(true);
+    const write = spawnSync(process.execPath, [bin, 'migrate', 'crlf.yaml', 'noeol.yaml', '--write'], { cwd: dir, encoding: 'utf8' });
+    expect(write.status, write.stderr).toBe(0);
+    const crlfAfter = readFileSync(join(dir, 'crlf.yaml'), 'utf8');
+    expect(crlfAfter.replace(/\r\n/g, '')).not.toContain('\n');
+    expect(crlfAfter).toContain('  securityContext:\r\n    appArmorProfile:\r\n      type: RuntimeDefault\r\n');
+    const noEolAfter = readFileSync(join(dir, 'noeol.yaml'), 'utf8');
+    expect(noEolAfter.endsWith('      localhostProfile: x')).toBe(true);
+    if (spawnSync('git', ['--version']).status !== 0) return;
+    writeFileSync(join(dir, 'noeol.yaml'), noEol);
+    writeFileSync(join(dir, 'patch.diff'), diff.stdout.split('--- a/noeol.yaml')[1] ? `--- a/noeol.yaml${diff.stdout.split('--- a/noeol.yaml')[1]}` : '');
+    const apply = spawnSync('git', ['apply', 'patch.diff'], { cwd: dir, encoding: 'utf8' });
+    expect(apply.status, apply.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'noeol.yaml'), 'utf8')).toBe(noEolAfter);
+  });
+
+  it('inserts before comments that trail a map and after a block scalar that keeps its blank lines', () => {
+    const file = join(TMP, 'edge.yaml');
+    writeFileSync(file, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: edge\n  annotations:\n    container.apparmor.security.beta.kubernetes.io/app: "runtime/default"   # why\n    note: |\n      multi\n      line\nspec:\n  containers:\n  - name: app\n    image: busybox\n    args:\n    - |+\n      keep\n\n  # trailing comment in spec\n# final comment\n');
+    const run = cli(['migrate', file, '--write']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe('apiVersion: v1\nkind: Pod\nmetadata:\n  name: edge\n  annotations:\n    note: |\n      multi\n      line\nspec:\n  containers:\n  - name: app\n    image: busybox\n    args:\n    - |+\n      keep\n\n  securityContext:\n    appArmorProfile:\n      type: RuntimeDefault\n  # trailing comment in spec\n# final comment\n');
+  });
+
   it('rewrites JSON as JSON with the same indentation', () => {
     const file = copy('pod.json');
     const run = cli(['migrate', file, '--write']);

@@ -41,6 +41,10 @@ export class Lines {
   column(offset: number): number {
     return offset - this.startOfLine(this.lineOf(offset));
   }
+  /** Whether only spaces precede the offset on its line (a line that can be deleted whole). */
+  aloneOnLine(offset: number): boolean {
+    return /^[ ]*$/.test(this.text.slice(this.startOfLine(this.lineOf(offset)), offset));
+  }
   /** Whether only spaces (or a sequence's "- ") precede the offset on its line. */
   startsLine(offset: number): boolean {
     return /^[ ]*(- +)*$/.test(this.text.slice(this.startOfLine(this.lineOf(offset)), offset));
@@ -94,6 +98,13 @@ function afterNode(node: YamlNode | Scalar | null | undefined, lines: Lines): nu
   return lines.startOfLine(lines.lineOf(Math.max(range[0], range[1] - 1)) + 1);
 }
 
+/** The line after a block map's last entry (before comments that trail the map). */
+function afterLastPair(map: YAMLMap, lines: Lines): number {
+  const last = map.items[map.items.length - 1];
+  const value = last?.value as YamlNode | null | undefined;
+  return afterNode(value && value.range ? value : (last?.key as YamlNode | undefined), lines);
+}
+
 /** Adds `securityContext.appArmorProfile` to a pod spec or a container (into an existing block securityContext). */
 function insertProfile(doc: Document.Parsed, map: YAMLMap, mapPath: Path, field: Record<string, string>, step: number, lines: Lines): TextEdit {
   const profile = Object.entries(field).map(([k, v]) => `${k}: ${plainOrQuoted(v)}`);
@@ -102,11 +113,11 @@ function insertProfile(doc: Document.Parsed, map: YAMLMap, mapPath: Path, field:
     // Into the existing securityContext, which must itself be a non-empty block map.
     const sc = blockMapAt(doc, [...mapPath, 'securityContext']);
     const indent = ' '.repeat(keyColumn(sc, lines));
-    const at = afterNode(sc, lines);
+    const at = afterLastPair(sc, lines);
     return { from: at, to: at, lines: [`${indent}appArmorProfile:`, ...profile.map((l) => `${indent}${' '.repeat(step)}${l}`)] };
   }
   const indent = ' '.repeat(keyColumn(map, lines));
-  const at = afterNode(map, lines);
+  const at = afterLastPair(map, lines);
   const pad = ' '.repeat(step);
   return { from: at, to: at, lines: [`${indent}securityContext:`, `${indent}${pad}appArmorProfile:`, ...profile.map((l) => `${indent}${pad}${pad}${l}`)] };
 }
@@ -120,17 +131,17 @@ function removeAnnotations(doc: Document.Parsed, metadataPath: Path, keys: reado
     if (metadata.items.length === 1 && metadataPath.length > 1) {
       const parent = blockMapAt(doc, metadataPath.slice(0, -1));
       const key = findPair(parent, 'metadata')?.key;
-      if (!isScalar(key) || !key.range || !lines.startsLine(key.range[0])) throw new NotBlockStyle();
+      if (!isScalar(key) || !key.range || !lines.aloneOnLine(key.range[0])) throw new NotBlockStyle();
       return [{ from: lines.startOfLine(lines.lineOf(key.range[0])), to: afterNode(metadata, lines), lines: [] }];
     }
     const pair = findPair(metadata, 'annotations');
     const key = pair?.key;
-    if (!isScalar(key) || !key.range || !lines.startsLine(key.range[0])) throw new NotBlockStyle();
+    if (!isScalar(key) || !key.range || !lines.aloneOnLine(key.range[0])) throw new NotBlockStyle();
     return [{ from: lines.startOfLine(lines.lineOf(key.range[0])), to: afterNode(annotations, lines), lines: [] }];
   }
   return pairs.map((pair) => {
     const key = pair?.key;
-    if (!pair || !isScalar(key) || !key.range || !lines.startsLine(key.range[0])) throw new NotBlockStyle();
+    if (!pair || !isScalar(key) || !key.range || !lines.aloneOnLine(key.range[0])) throw new NotBlockStyle();
     const value = pair.value as YamlNode | null;
     return { from: lines.startOfLine(lines.lineOf(key.range[0])), to: afterNode(value ?? key, lines), lines: [] };
   });
@@ -172,7 +183,7 @@ function setProfile(doc: Document, mapPath: Path, field: Record<string, string>)
 }
 
 /** The contents of a document printed again (without the comments before it, which stay in the text). */
-export function printContents(doc: Document): string[] {
+export function printContents(doc: Document, source: string): string[] {
   const contents = doc.contents;
   const printed = new YamlDocument(null);
   if (contents) {
@@ -180,7 +191,6 @@ export function printContents(doc: Document): string[] {
     contents.spaceBefore = false;
   }
   printed.contents = contents;
-  const source = doc.toString();
   // kubectl and helm print sequences under a key without indenting them; keep whichever the document uses.
   const indentSeq = !/\n( *)[^\s#][^\n]*:[ ]*\n\1- /.test(source);
   return printed.toString({ lineWidth: 0, flowCollectionPadding: false, indentSeq }).replace(/\n$/, '').split('\n');

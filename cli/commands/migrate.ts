@@ -88,6 +88,8 @@ interface FileResult {
   newText: string | undefined;
   sites: SiteResult[];
   reformatted: number[];
+  /** Set when the file could not be rewritten faithfully: an internal error, the file is left alone. */
+  failure?: string | undefined;
 }
 
 export async function runMigrate(argv: string[]): Promise<number> {
@@ -138,7 +140,13 @@ export async function runMigrate(argv: string[]): Promise<number> {
   const report = settings.mode === 'diff' ? process.stderr : process.stdout;
   let changed = 0;
   let refusedCount = 0;
+  let failures = 0;
   for (const result of results) {
+    if (result.failure !== undefined) {
+      failures++;
+      process.stderr.write(`apparmor-sim: internal error: ${result.failure}\n`);
+      continue;
+    }
     if (settings.mode === 'diff') process.stdout.write(result.diff);
     if (settings.mode === 'write' && result.newText !== undefined) writeFileSync(result.file, result.newText);
     for (const site of result.sites) {
@@ -156,6 +164,7 @@ export async function runMigrate(argv: string[]): Promise<number> {
     process.stderr.write(new InputFailure(errors).errors.map((e) => `${formatInputError(e)}\n`).join(''));
     return EXIT.usage;
   }
+  if (failures > 0) return EXIT.internal;
   if (refusedCount > 0) return EXIT.refusedOrFailed;
   return settings.mode === 'check' && changed > 0 ? EXIT.refusedOrFailed : EXIT.ok;
 }
@@ -189,7 +198,6 @@ export async function migrateText(text: string, label: string, file: string, set
   const result: FileResult = { label, file, original: text, diff: '', newText: undefined, sites: [], reformatted: [] };
   const work = text.endsWith('\n') || text === '' ? text : `${text}\n`;
   const lines = new Lines(work);
-  const json = /^\s*[{[]/.test(work);
   // The shared reader first, for its limits (tokens, scalar sizes, nesting, aliases, containers per pod): a file over
   // them is not edited at all. Syntax errors of single documents are reported below, per document.
   try {
@@ -209,7 +217,8 @@ export async function migrateText(text: string, label: string, file: string, set
     errors.push({ file: label, message: `invalid YAML: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}` });
     return result;
   }
-  const edits: LineEdit[] = [];
+  const json = list.length === 1 && /^\s*\{/.test(work) && isJson(work);
+  const changedDocs: { doc: Document.Parsed; accepted: { podPath: Path; plan: PodPlan }[] }[] = [];
   const expected = new Map<number, unknown>();
   for (const [index, doc] of list.entries()) {
     const first = doc.errors[0];
@@ -247,54 +256,88 @@ export async function migrateText(text: string, label: string, file: string, set
     }
     if (accepted.length === 0) continue;
     expected.set(index, after);
-    if (json) continue;
-    try {
-      edits.push(...toLineEdits(blockEdits(doc, lines, accepted), lines));
-    } catch (error) {
-      if (!(error instanceof NotBlockStyle)) throw error;
-      // Flow style somewhere on the way: print the changed document again.
-      const contents = doc.contents;
-      if (!contents?.range) continue;
-      const start = lines.lineOf(contents.range[0]);
-      const end = lines.lineOf(Math.max(contents.range[0], contents.range[1] - 1)) + 1;
-      const edit = trimEdit(splitLines(work).lines, { start, end, lines: printContents(documentEdit(doc, accepted)) });
-      if (edit) {
-        const fine = lineDiff(splitLines(work).lines.slice(edit.start, edit.end), edit.lines);
-        edits.push(...(fine?.map((e) => ({ ...e, start: e.start + edit.start, end: e.end + edit.start })) ?? [edit]));
-        result.reformatted.push(edit.start + 1);
-      }
-    }
+    changedDocs.push({ doc, accepted });
   }
   if (expected.size === 0) return result;
   const { lines: original, finalNewline } = splitLines(work);
-  let newLines: string[];
-  let fileEdits: LineEdit[];
+  // Lines added keep the file's line ends.
+  const crlf = work.includes('\r\n');
+  const withEnds = (edits: LineEdit[]): LineEdit[] => (crlf ? edits.map((e) => ({ ...e, lines: e.lines.map((l) => (l.endsWith('\r') ? l : `${l}\r`)) })) : edits);
+  let attempt: { edits: LineEdit[]; reformatted: number[] } | undefined;
   if (json) {
     const indent = /\n([ \t]+)\S/.exec(work)?.[1] ?? '';
     const value = expected.get(0);
-    newLines = (indent === '' && !work.trim().includes('\n') ? JSON.stringify(value) : JSON.stringify(value, null, indent)).split('\n');
-    const edit = trimEdit(original, { start: 0, end: original.length, lines: newLines });
-    fileEdits = edit ? (lineDiff(original.slice(edit.start, edit.end), edit.lines)?.map((e) => ({ ...e, start: e.start + edit.start, end: e.end + edit.start })) ?? [edit]) : [];
+    const printed = (indent === '' && !work.trim().includes('\n') ? JSON.stringify(value) : JSON.stringify(value, null, indent)).split('\n');
+    const edit = trimEdit(original, { start: 0, end: original.length, lines: crlf ? printed.map((l) => `${l}\r`) : printed });
+    attempt = { edits: edit ? refine(original, edit) : [], reformatted: [] };
+    if (!rewriteMatches(applyLineEdits(original, attempt.edits), expected)) attempt = undefined;
   } else {
-    fileEdits = edits.sort((a, b) => a.start - b.start || a.end - b.end);
-    newLines = applyLineEdits(original, fileEdits);
+    // In place first; if the result does not parse to the plan (a layout the line edits do not handle), print the
+    // changed documents again instead; if that does not either, leave the file alone.
+    for (const reprint of [false, true]) {
+      const edits: LineEdit[] = [];
+      const reformatted: number[] = [];
+      for (const { doc, accepted } of changedDocs) edits.push(...withEnds(documentEdits(doc, accepted, lines, original, reprint, reformatted)));
+      edits.sort((a, b) => a.start - b.start || a.end - b.end);
+      if (rewriteMatches(applyLineEdits(original, edits), expected)) {
+        attempt = { edits, reformatted };
+        break;
+      }
+    }
   }
-  const newWork = `${newLines.join('\n')}\n`;
-  verifyRewrite(newWork, expected, label);
+  if (!attempt) {
+    result.failure = `${label}: the rewritten file would not parse to the planned manifest (a bug in apparmor-sim; please report it); left unchanged`;
+    return result;
+  }
+  result.reformatted = attempt.reformatted;
+  const newWork = `${applyLineEdits(original, attempt.edits).join('\n')}\n`;
   result.newText = text.endsWith('\n') || text === '' ? newWork : newWork.slice(0, -1);
-  result.diff = unifiedDiff(label, original, fileEdits, finalNewline && (text.endsWith('\n') || text === ''));
+  result.diff = unifiedDiff(label, original, attempt.edits, finalNewline && (text.endsWith('\n') || text === ''));
   return result;
 }
 
-/** The rewritten text must parse to exactly the planned manifests; anything else is a bug, and nothing is written. */
-function verifyRewrite(text: string, expected: ReadonlyMap<number, unknown>, label: string): void {
-  const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true });
+/** The edits of one document: in place (block style), or the document printed again by the yaml library. */
+function documentEdits(doc: Document.Parsed, accepted: readonly { podPath: Path; plan: PodPlan }[], lines: Lines, original: readonly string[], reprint: boolean, reformatted: number[]): LineEdit[] {
+  if (!reprint) {
+    try {
+      return toLineEdits(blockEdits(doc, lines, accepted), lines);
+    } catch (error) {
+      if (!(error instanceof NotBlockStyle)) throw error;
+    }
+  }
+  const contents = doc.contents;
+  if (!contents?.range) return [];
+  const start = lines.lineOf(contents.range[0]);
+  const end = lines.lineOf(Math.max(contents.range[0], contents.range[1] - 1)) + 1;
+  const edit = trimEdit(original, { start, end, lines: printContents(documentEdit(doc, accepted), original.slice(start, end).join('\n')) });
+  if (!edit) return [];
+  reformatted.push(edit.start + 1);
+  return refine(original, edit);
+}
+
+/** One replacement split into the lines that really change (a bounded line diff), or kept whole. */
+function refine(original: readonly string[], edit: LineEdit): LineEdit[] {
+  const fine = lineDiff(original.slice(edit.start, edit.end), edit.lines);
+  return fine?.map((e) => ({ ...e, start: e.start + edit.start, end: e.end + edit.start })) ?? [edit];
+}
+
+/** Whether the rewritten lines parse to exactly the planned manifests. */
+function rewriteMatches(newLines: readonly string[], expected: ReadonlyMap<number, unknown>): boolean {
+  const docs = parseAllDocuments(`${newLines.join('\n')}\n`, { prettyErrors: false, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [];
   for (const [index, value] of expected) {
     const doc = list[index];
-    if (!doc || doc.errors.length > 0 || !sameValue(doc.toJS({ maxAliasCount: LIMITS.maxAliasCount }), value)) {
-      throw new Error(`rewriting ${label} did not give the planned manifest (document ${index + 1}); nothing was changed`);
-    }
+    if (!doc || doc.errors.length > 0 || !sameValue(doc.toJS({ maxAliasCount: LIMITS.maxAliasCount }), value)) return false;
+  }
+  return true;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -52,8 +52,9 @@ export function trimEdit(original: readonly string[], edit: LineEdit): LineEdit 
  * The unified diff of `original` after `edits`, with `a/` and `b/` labels as git writes them; empty when nothing
  * changes. `finalNewline` of the original is kept by the edits (they never touch the last newline).
  */
-export function unifiedDiff(label: string, original: readonly string[], edits: readonly LineEdit[], finalNewline: boolean): string {
-  if (edits.length === 0) return '';
+export function unifiedDiff(label: string, original: readonly string[], given: readonly LineEdit[], finalNewline: boolean): string {
+  if (given.length === 0) return '';
+  const edits = finalNewline ? given : withLastLineReplaced(original, given);
   // git's a/ and b/ prefixes for relative paths (git apply, patch -p1); absolute paths as diff -u prints them.
   const [a, b] = label.startsWith('/') ? [label, label] : [`a/${label}`, `b/${label}`];
   const out: string[] = [`--- ${a}`, `+++ ${b}`];
@@ -98,16 +99,37 @@ export function unifiedDiff(label: string, original: readonly string[], edits: r
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * A file without a final newline: an edit that reaches its end also replaces the line before it, so that the diff
+ * shows the old last line (removed, without newline) and the new last line (added, without newline) as diff -u does.
+ */
+function withLastLineReplaced(original: readonly string[], edits: readonly LineEdit[]): LineEdit[] {
+  const out = edits.map((e) => ({ ...e, lines: [...e.lines] }));
+  const last = out[out.length - 1];
+  if (!last || last.end < original.length || last.start === 0) return out;
+  const previous = out[out.length - 2];
+  const start = last.start - 1;
+  if (previous && previous.end > start) return out;
+  last.lines.unshift(original[start] ?? '');
+  last.start = start;
+  return out;
+}
+
 function markMissingNewline(out: string[]): void {
   const last = out[out.length - 1] ?? '';
   if (last.startsWith(' ')) {
     out.push('\\ No newline at end of file');
     return;
   }
-  // The file's last line was changed: mark the last removed and the last added line.
+  // The file's end was edited: the last removed line was the old last line, the last added line is the new one.
   let lastMinus = -1;
-  for (let i = out.length - 1; i >= 0 && !(out[i] ?? '').startsWith('@@'); i--) if ((out[i] ?? '').startsWith('-')) { lastMinus = i; break; }
-  out.push('\\ No newline at end of file');
+  for (let i = out.length - 1; i >= 0 && !(out[i] ?? '').startsWith('@@'); i--) {
+    if ((out[i] ?? '').startsWith('-')) {
+      lastMinus = i;
+      break;
+    }
+  }
+  if (last.startsWith('+')) out.push('\\ No newline at end of file');
   if (lastMinus !== -1) out.splice(lastMinus + 1, 0, '\\ No newline at end of file');
 }
 
