@@ -234,7 +234,8 @@ export async function migrateText(text: string, label: string, file: string, set
       continue;
     }
     const accepted: { podPath: Path; plan: PodPlan }[] = [];
-    let after = value;
+    // The document as planned: one copy, changed in place per pod (copying per pod would be quadratic in a List).
+    let after: unknown;
     for (const site of podSites(value, WORKLOAD_TEMPLATES)) {
       const line = lineOfPath(doc, site.objectPath, lines);
       const podLike = getIn(value, site.podPath);
@@ -252,7 +253,11 @@ export async function migrateText(text: string, label: string, file: string, set
       siteResult.refused = afterPod ? await compareOutcomes(before.pod, afterPod.pod, settings, nodes) : 'the migrated manifest is not a valid pod (a bug in apparmor-sim; please report it)';
       if (siteResult.refused !== undefined) continue;
       accepted.push({ podPath: site.podPath, plan });
-      after = replaceIn(after, site.podPath, migratedPodLike);
+      if (site.podPath.length === 0) after = migratedPodLike;
+      else {
+        after ??= structuredClone(value);
+        setIn(after, site.podPath, migratedPodLike);
+      }
     }
     if (accepted.length === 0) continue;
     expected.set(index, after);
@@ -360,6 +365,13 @@ function collectPod(object: unknown, objectPath: Path, doc: Document.Parsed, lab
   const out = { pods: [] as CollectedPod[], skipped: [] };
   collectObject(yamlDoc, object, [], out, errors);
   return out.pods[0];
+}
+
+function setIn(root: unknown, path: Path, value: unknown): void {
+  const parent = getIn(root, path.slice(0, -1));
+  const key = path[path.length - 1];
+  if (Array.isArray(parent) && typeof key === 'number') parent[key] = value;
+  else if (isMap(parent) && key !== undefined) parent[String(key)] = value;
 }
 
 function replaceIn(root: unknown, path: Path, value: unknown): unknown {
