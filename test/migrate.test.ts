@@ -163,6 +163,13 @@ describe('migrate', () => {
     expect(readFileSync(file, 'utf8')).toBe(before);
   });
 
+  it('refuses to remove the annotations where a feature gate drops the fields', () => {
+    const run = cli(['migrate', 'examples/hello-apparmor-annotation.yaml', '--k8s-version', '1.30', '--feature-gates', 'AppArmorFields=false', '--check']);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('Pod/hello-apparmor: refused: on Kubernetes 1.30 the pod would go from Run (hello: k8s-apparmor-example-deny-write) to Run (hello: cri-containerd.apparmor.d)');
+    expect(cli(['migrate', 'examples/hello-apparmor-annotation.yaml', '--k8s-version', '1.31', '--feature-gates', 'AppArmorFields=false']).stderr).toMatch(/^apparmor-sim: --feature-gates: /);
+  });
+
   it('--check exits 1 when something would change and changes nothing', () => {
     const file = copy('workloads.yaml');
     const before = readFileSync(file, 'utf8');
@@ -232,7 +239,7 @@ describe('migrate keeps what the model decides', () => {
           metadata: { name: 'p', annotations },
           spec: { ...(init ? { initContainers: [{ name: 'init', image: 'x' }] } : {}), containers: containers.map((name) => ({ name, image: 'x' })) },
         };
-        const settings: MigrateSettings = { inputs: [], versions: [...new Set([version, extra])].sort((x, y) => x - y), mode: 'diff', nodeFile: undefined, profiles: [], labels: {} };
+        const settings: MigrateSettings = { inputs: [], versions: [...new Set([version, extra])].sort((x, y) => x - y), mode: 'diff', nodeFile: undefined, profiles: [], labels: {}, gates: {} };
         const errors: InputError[] = [];
         const result = await migrateText(JSON.stringify(pod, null, 2), 'p.json', 'p.json', settings, new NodeCache(settings), errors);
         expect(errors).toEqual([]);

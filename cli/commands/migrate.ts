@@ -6,10 +6,11 @@ import type { Document } from 'yaml';
 import { parseAllDocuments } from 'yaml';
 import { isMap } from '../../sim/pod.js';
 import { simulate } from '../../sim/simulate.js';
-import type { Decision, LoadedProfile, Minor, NodeFacts, Pod } from '../../sim/types.js';
+import { gateProblems } from '../../sim/feature-gates.js';
+import type { Decision, FeatureGates, LoadedProfile, Minor, NodeFacts, Pod } from '../../sim/types.js';
 import { formatMinor, NEWEST_MODELLED_MINOR } from '../../sim/version.js';
 import type { OptionSpecs } from '../../io/args.js';
-import { EXIT, UsageError, parseCommandLine, parseLabels } from '../../io/args.js';
+import { EXIT, UsageError, flagFailure, parseCommandLine, parseFeatureGates, parseLabels } from '../../io/args.js';
 import { defaultRuntime } from '../../io/load/facts.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 import { InputFailure, LIMITS, expandPaths, formatInputError, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
@@ -31,6 +32,7 @@ const OPTIONS = {
   node: { type: 'string' },
   profiles: { type: 'string', multiple: true },
   'namespace-labels': { type: 'string', multiple: true },
+  'feature-gates': { type: 'string', multiple: true },
 } as const satisfies OptionSpecs;
 
 export const MIGRATE_HELP = `Usage: apparmor-sim migrate <files|dirs> [options]
@@ -51,6 +53,8 @@ Options:
                           manifests name is loaded)
   --profiles FILE|DIR     profiles loaded on that node (as dry-run --profiles)
   --namespace-labels k=v  labels of the pods' namespaces (Pod Security Admission)
+  --feature-gates A=true  feature gates of the target clusters (e.g. AppArmorFields=false on 1.30 drops the fields,
+                          so removing the annotations would be refused)
   -h, --help              show this help
 
 Without --check or --write, a unified diff is printed (apply it with git apply or patch -p1) and the report goes to
@@ -70,6 +74,7 @@ interface Settings {
   nodeFile: string | undefined;
   profiles: string[];
   labels: Readonly<Record<string, string>>;
+  gates: FeatureGates;
 }
 
 interface SiteResult {
@@ -109,7 +114,12 @@ export async function runMigrate(argv: string[]): Promise<number> {
     nodeFile: values.node,
     profiles: values.profiles ?? [],
     labels: parseLabels(values['namespace-labels'] ?? []),
+    gates: parseFeatureGates(values['feature-gates'] ?? []),
   };
+  for (const version of settings.versions) {
+    const problems = gateProblems(settings.gates, version, 'kube-apiserver');
+    if (problems.length > 0) throw flagFailure(problems.map((p) => `--feature-gates: ${p.message}`));
+  }
   const nodes = new NodeCache(settings);
   const errors: InputError[] = [];
   const results: FileResult[] = [];
@@ -386,7 +396,7 @@ function replaceIn(root: unknown, path: Path, value: unknown): unknown {
 async function compareOutcomes(before: Pod, after: Pod, settings: Settings, nodes: NodeCache): Promise<string | undefined> {
   for (const version of settings.versions) {
     const node = await nodes.get(version, [before, after]);
-    const cluster = { version, featureGates: {}, namespace: { name: before.namespace ?? 'default', labels: settings.labels }, podSecurityPolicies: [] };
+    const cluster = { version, featureGates: settings.gates, namespace: { name: before.namespace ?? 'default', labels: settings.labels }, podSecurityPolicies: [] };
     const was = simulate({ cluster, node, pod: before });
     const will = simulate({ cluster, node, pod: after });
     if (summary(was) !== summary(will)) {
@@ -413,11 +423,11 @@ export class NodeCache {
 
   async get(version: Minor, pods: readonly Pod[]): Promise<NodeFacts> {
     if (this.settings.nodeFile === undefined && this.settings.profiles.length === 0) {
-      return { name: 'node-1', kubeletVersion: version, featureGates: {}, os: 'linux', appArmorEnabled: true, runtime: defaultRuntime(version), profiles: namedProfiles(pods) };
+      return { name: 'node-1', kubeletVersion: version, featureGates: this.settings.gates, os: 'linux', appArmorEnabled: true, runtime: defaultRuntime(version), profiles: namedProfiles(pods) };
     }
     let node = this.built.get(version);
     if (!node) {
-      const built = await buildNode({ nodeFile: this.settings.nodeFile, kubeletText: undefined, kubelet: version, runtime: undefined, gates: {}, appArmorDisabled: false, profiles: this.settings.profiles });
+      const built = await buildNode({ nodeFile: this.settings.nodeFile, kubeletText: undefined, kubelet: version, runtime: undefined, gates: this.settings.gates, appArmorDisabled: false, profiles: this.settings.profiles });
       node = built.node;
       this.built.set(version, node);
       // Once per run, as dry-run prints them (e.g. profiles read without apparmor_parser).
