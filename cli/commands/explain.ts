@@ -5,15 +5,16 @@
 import { resolve } from 'node:path';
 import type { Observation } from '../../sim/classify.js';
 import { classify } from '../../sim/classify.js';
+import { gateProblems } from '../../sim/feature-gates.js';
 import { compareWithModel } from '../../sim/compare.js';
 import type { Mismatch } from '../../sim/expect.js';
 import type { ContainerStatusObserved, EventObserved, PodStatusObserved, RawObservation } from '../../sim/observation.js';
 import { isMap, podDisplayName, readPod } from '../../sim/pod.js';
 import { simulate } from '../../sim/simulate.js';
-import type { ClusterFacts, Decision, Minor, NodeFacts, Pod, TraceEntry } from '../../sim/types.js';
+import type { ClusterFacts, Decision, FeatureGates, Minor, NodeFacts, Pod, TraceEntry } from '../../sim/types.js';
 import { formatMinor, parseVersion } from '../../sim/version.js';
 import type { OptionSpecs } from '../../io/args.js';
-import { EXIT, UsageError, parseChoice, parseCommandLine, parseLabels, parseVersionFlag } from '../../io/args.js';
+import { EXIT, UsageError, flagFailure, parseChoice, parseCommandLine, parseFeatureGates, parseLabels, parseVersionFlag } from '../../io/args.js';
 import { Reader, defaultRuntime } from '../../io/load/facts.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 import { InputFailure, formatInputError, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
@@ -29,6 +30,7 @@ const OPTIONS = {
   profiles: { type: 'string', multiple: true },
   'namespace-labels': { type: 'string', multiple: true },
   output: { type: 'string', short: 'o' },
+  'feature-gates': { type: 'string', multiple: true },
 } as const satisfies OptionSpecs;
 
 export const EXPLAIN_HELP = `Usage: apparmor-sim explain <pod.yaml|pod.json> [options]
@@ -46,6 +48,7 @@ Options:
   --profiles FILE|DIR     profiles loaded on the node (as dry-run --profiles)
   --events FILE           kubectl get events -o json (the pod's events are picked by name)
   --namespace-labels k=v  labels of the pod's namespace (Pod Security Admission)
+  --feature-gates A=true  feature gates of the API server and the kubelet
   -o, --output FORMAT     text (default) | json
   -h, --help              show this help
 
@@ -90,6 +93,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   const apiserverFlag = values['k8s-version'] !== undefined ? parseVersionFlag('--k8s-version', values['k8s-version']) : undefined;
   const kubeletFlag = values['kubelet-version'] !== undefined ? parseVersionFlag('--kubelet-version', values['kubelet-version']) : undefined;
   const labels = parseLabels(values['namespace-labels'] ?? []);
+  const gates = parseFeatureGates(values['feature-gates'] ?? []);
   const output = parseChoice('--output', values.output ?? 'text', ['text', 'json'] as const);
   const cwd = process.cwd();
   const errors: InputError[] = [];
@@ -107,6 +111,8 @@ export async function runExplain(argv: string[]): Promise<number> {
     if (kubelet === undefined || apiserver === undefined) {
       throw new UsageError('explain needs the cluster\'s version: --k8s-version V (what kubectl version says) or --node FILE (kubectl get node NAME -o json)', true);
     }
+    const gateErrors = gateProblems(gates, apiserver, 'kube-apiserver');
+    if (gateErrors.length > 0) throw flagFailure(gateErrors.map((p) => `--feature-gates: ${p.message}`));
     const notes = [...node.notes];
     for (const warning of node.warnings ?? []) {
       if (warned.has(warning)) continue;
@@ -114,7 +120,7 @@ export async function runExplain(argv: string[]): Promise<number> {
       process.stderr.write(`apparmor-sim: warning: ${warning}\n`);
     }
     if (apiserverFlag === undefined) notes.push(`API server version taken to be the kubelet's, ${formatMinor(apiserver)} (give --k8s-version)`);
-    const explanation = explainPod(live, events?.filter((e) => e.pod === live.pod.name && (e.namespace === undefined || live.pod.namespace === undefined || e.namespace === live.pod.namespace)).map((e) => e.event) ?? [], node, kubelet, apiserver, labels, notes);
+    const explanation = explainPod(live, gates, events?.filter((e) => e.pod === live.pod.name && (e.namespace === undefined || live.pod.namespace === undefined || e.namespace === live.pod.namespace)).map((e) => e.event) ?? [], node, kubelet, apiserver, labels, notes);
     if (explanation.model.agrees === false) disagreements++;
     out.push(explanation);
   }
@@ -332,7 +338,7 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export function explainPod(live: LivePod, events: EventObserved[], nodeInfo: NodeInfo, kubelet: Minor, apiserver: Minor, labels: Readonly<Record<string, string>>, notes: string[]): PodExplanation {
+export function explainPod(live: LivePod, gates: FeatureGates, events: EventObserved[], nodeInfo: NodeInfo, kubelet: Minor, apiserver: Minor, labels: Readonly<Record<string, string>>, notes: string[]): PodExplanation {
   const { pod } = live;
   const raw: RawObservation = {
     api: { accepted: true, warnings: [] },
@@ -354,13 +360,13 @@ export function explainPod(live: LivePod, events: EventObserved[], nodeInfo: Nod
   const base: NodeFacts = {
     name: nodeName,
     kubeletVersion: kubelet,
-    featureGates: nodeInfo.facts.featureGates ?? {},
+    featureGates: { ...(nodeInfo.facts.featureGates ?? {}), ...gates },
     os: nodeInfo.facts.os ?? (pod.os === 'windows' ? 'windows' : 'linux'),
     appArmorEnabled: nodeInfo.facts.appArmorEnabled ?? true,
     runtime,
     profiles: nodeInfo.facts.profiles ?? [],
   };
-  const cluster: ClusterFacts = { version: apiserver, featureGates: {}, namespace: { name: pod.namespace ?? 'default', labels }, podSecurityPolicies: [] };
+  const cluster: ClusterFacts = { version: apiserver, featureGates: gates, namespace: { name: pod.namespace ?? 'default', labels }, podSecurityPolicies: [] };
   const candidates = nodeInfo.factsKnown ? [{ node: base, assumptions: [] as string[] }] : nodeCandidates(base, pod, observed, observedMessages, nodeInfo.facts.appArmorEnabled !== undefined);
   // The candidate that reproduces the most of the pod's state (outcome, stage and reason first, then the message).
   let chosen: { node: NodeFacts; assumptions: string[]; decision: Decision; mismatches: Mismatch[]; score: number } | undefined;
