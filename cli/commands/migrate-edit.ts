@@ -57,7 +57,7 @@ export function blockEdits(doc: Document.Parsed, lines: Lines, sites: readonly {
   for (const { podPath, plan } of sites) {
     const pod = blockMapAt(doc, podPath);
     const spec = blockMapAt(doc, [...podPath, 'spec']);
-    const step = Math.max(1, keyColumn(spec, lines) - keyColumnOfPair(pod, 'spec', lines)) || 2;
+    const step = Math.max(1, keyColumn(spec, lines) - keyColumnOfPair(pod, 'spec', lines));
     for (const change of plan.containerFields) {
       const container = blockMapAt(doc, [...podPath, 'spec', change.kind, change.index]);
       edits.push(insertProfile(doc, container, [...podPath, 'spec', change.kind, change.index], fieldObject(change.field), step, lines));
