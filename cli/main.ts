@@ -13,6 +13,8 @@ Commands:
   dry-run <files|dirs|->      simulate each Pod in the given manifests
   scenarios run <files|dirs>  run scenario files against the model
   node snapshot               write this node's AppArmor facts as a --node file
+  migrate <files|dirs>        rewrite AppArmor annotations to securityContext.appArmorProfile
+  explain <pod.yaml|json>     why a live pod is Blocked/Rejected/failing, and what fixes it
   conformance ...             replay scenarios on a real cluster (see docs/conformance.md)
 
 Options:
@@ -28,6 +30,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   'dry-run': async () => (await import('./commands/dry-run.js')).runDryRun,
   scenarios: async () => (await import('./commands/scenarios.js')).runScenarios,
   node: async () => (await import('./commands/node-snapshot.js')).runNode,
+  migrate: async () => (await import('./commands/migrate.js')).runMigrate,
+  explain: async () => (await import('./commands/explain.js')).runExplain,
   conformance: loadConformance,
 };
 
