@@ -1,7 +1,7 @@
 // The Kubernetes API as the harness uses it. Replay, node probes and profile loading talk to this interface only, so
 // that their logic can be tested with an in-memory fake (which is a test double, never a cluster); the real
 // implementation is k8s-client.ts (@kubernetes/client-node).
-import type { ApiResult, EventObserved, PodStatusObserved } from './observation.js';
+import type { ApiResult, EventObserved, PodStatusObserved } from '../sim/observation.js';
 
 export interface NodeInfo {
   name: string;

@@ -12,7 +12,7 @@ import { delimiter, join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { ClusterApi, CommandOutput, NamespaceInfo, NodeInfo, PodRead } from './cluster-api.js';
 import { ApiStatusError, ClusterUnreachable, isUnreachable, parseWarningHeader, statusOfError } from './cluster-api.js';
-import type { ApiResult, ContainerStateObserved, ContainerStatusObserved, EventObserved } from './observation.js';
+import type { ApiResult, ContainerStateObserved, ContainerStatusObserved, EventObserved } from '../sim/observation.js';
 
 export interface ConnectOptions {
   kubeconfig?: string | undefined;

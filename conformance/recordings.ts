@@ -19,11 +19,11 @@ import { simulate } from '../sim/simulate.js';
 import type { Decision, LoadedProfile, Outcome, RuntimeName, Stage } from '../sim/types.js';
 import { PROFILE_MODES, RUNTIME_NAMES } from '../sim/types.js';
 import { parseVersion } from '../sim/version.js';
-import type { Classification, Observation } from './classify.js';
-import { classify } from './classify.js';
-import { compareWithExpectation, compareWithModel } from './compare.js';
+import type { Classification, Observation } from '../sim/classify.js';
+import { classify } from '../sim/classify.js';
+import { compareWithExpectation, compareWithModel } from '../sim/compare.js';
 import type { RuntimeAppArmor } from './nodefacts.js';
-import type { RawObservation } from './observation.js';
+import type { RawObservation } from '../sim/observation.js';
 
 export const RECORDING_FORMAT = 'apparmor-sim/recording';
 export const RECORDING_VERSION = 1;

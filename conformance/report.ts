@@ -1,6 +1,6 @@
 // Output of `conformance run`: a table for people, JSON and JUnit for machines. Pure.
 import { escapeXml } from '../io/junit.js';
-import type { Observation } from './classify.js';
+import type { Observation } from '../sim/classify.js';
 import type { CleanupReport } from './cleanup.js';
 import type { ClusterDescription, ClusterNode } from './nodefacts.js';
 import type { ScenarioReport } from './replay.js';

@@ -4,8 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../conformance/classify.js';
-import type { RawObservation } from '../../conformance/observation.js';
+import { classify } from '../../sim/classify.js';
+import type { RawObservation } from '../../sim/observation.js';
 import type { Recording } from '../../conformance/recordings.js';
 
 const RECORDINGS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'conformance', 'recordings');

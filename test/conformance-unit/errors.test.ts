@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { classify } from '../../conformance/classify.js';
+import { classify } from '../../sim/classify.js';
 import { ClusterUnreachable, describeApiError, isUnreachable, parseWarningHeader, statusOfError } from '../../conformance/cluster-api.js';
 import { connect, findKubeconfig, KubeconfigError, MAX_KUBECONFIG_BYTES } from '../../conformance/k8s-client.js';
 

@@ -4,7 +4,7 @@
 import type { ClusterApi, CommandOutput, NamespaceInfo, NodeInfo, PodRead } from '../../conformance/cluster-api.js';
 import { ClusterUnreachable } from '../../conformance/cluster-api.js';
 import { PROFILES_BEGIN, PROFILES_END } from '../../conformance/helper-pods.js';
-import type { ApiResult, ContainerStatusObserved, EventObserved, PodStatusObserved } from '../../conformance/observation.js';
+import type { ApiResult, ContainerStatusObserved, EventObserved, PodStatusObserved } from '../../sim/observation.js';
 import type { Clock } from '../../conformance/replay.js';
 import type { LoadedProfile } from '../../sim/types.js';
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classify } from '../../conformance/classify.js';
+import { classify } from '../../sim/classify.js';
 import type { Connection } from '../../conformance/k8s-client.js';
 import { connect } from '../../conformance/k8s-client.js';
 
