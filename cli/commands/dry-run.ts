@@ -16,6 +16,9 @@ import { dryRunTable } from '../output/table.js';
 import type { PodInput } from './manifests.js';
 import { readManifests } from './manifests.js';
 import { buildNode } from './node.js';
+import type { FailOnCondition } from './fail-on.js';
+import { FAIL_ON_HELP, failsOn, parseFailOn } from './fail-on.js';
+import { reportInputProblems } from './input-problems.js';
 import { parseVersionList } from './versions.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'junit'] as const;
@@ -37,6 +40,7 @@ const OPTIONS = {
   explain: { type: 'boolean' },
   output: { type: 'string', short: 'o' },
   cluster: { type: 'string' },
+  'fail-on': { type: 'string', multiple: true },
 } as const satisfies OptionSpecs;
 
 export const DRY_RUN_HELP = `Usage: apparmor-sim dry-run <files|dirs|-> [options]
@@ -64,6 +68,7 @@ Options:
   --apparmor-disabled     the node's kernel has AppArmor disabled
   --explain               include each check's trace (and, in JSON, the stored pod)
   -o, --output FORMAT     table (default) | json | junit | sarif
+${FAIL_ON_HELP}
   -h, --help              show this help
 
 Flags override the same settings in --node FILE.
@@ -91,6 +96,8 @@ export interface DryRunSettings {
   appArmorDisabled: boolean;
   explain: boolean;
   output: DryRunOutputFormat;
+  /** --fail-on: the results that make the exit code 1. */
+  failOn: ReadonlySet<FailOnCondition>;
 }
 
 export async function runDryRun(argv: string[]): Promise<number> {
@@ -110,12 +117,17 @@ export async function runDryRun(argv: string[]): Promise<number> {
   const format = formatFor(settings);
   const pods: string[] = [];
   let refusedCount = 0;
+  let failing = false;
   for (const result of simulateEach(manifests.pods, cluster, node, settings.namespace)) {
     if (refused(result.decision)) refusedCount++;
+    if (failsOn(settings.failOn, result.pod, result.decision)) failing = true;
     pods.push(format.pod(result));
   }
-  process.stdout.write(format.document(pods, { pods: pods.length, refused: refusedCount, skipped: manifests.skipped }));
-  return refusedCount > 0 ? EXIT.refusedOrFailed : EXIT.ok;
+  const errors = reportInputProblems(manifests);
+  process.stdout.write(format.document(pods, { pods: pods.length, refused: refusedCount, skipped: manifests.skipped, errors }));
+  // Input errors win: every result is printed, but a run that could not read all its input is not a pass.
+  if (errors.length > 0) return EXIT.usage;
+  return failing ? EXIT.refusedOrFailed : EXIT.ok;
 }
 
 function readSettings({ values, positionals }: Parsed<typeof OPTIONS>): DryRunSettings {
@@ -142,6 +154,7 @@ function readSettings({ values, positionals }: Parsed<typeof OPTIONS>): DryRunSe
     appArmorDisabled: values['apparmor-disabled'] === true,
     explain: values.explain === true,
     output: parseChoice('--output', values.output ?? 'table', DRY_RUN_OUTPUT_FORMATS),
+    failOn: parseFailOn(values['fail-on']),
   };
 }
 
@@ -158,7 +171,7 @@ function clusterFor(settings: DryRunSettings): ClusterFacts {
 }
 
 /** Lazily, so that each decision can be rendered and dropped before the next pod is simulated. */
-function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: NodeFacts, defaultNamespace: string): Generator<PodOutcome> {
+function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: NodeFacts, defaultNamespace: string): Generator<PodOutcome & { pod: PodInput['pod'] }> {
   const clusters = new Map<string, ClusterFacts>([[defaultNamespace, cluster]]);
   for (const { file, line, pod, workload } of pods) {
     const namespace = pod.namespace ?? defaultNamespace;
@@ -167,7 +180,7 @@ function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: N
       podCluster = { ...cluster, namespace: { name: namespace, labels: cluster.namespace.labels } };
       clusters.set(namespace, podCluster);
     }
-    yield { file, line, namespace, name: podDisplayName(pod), workload, decision: simulate({ cluster: podCluster, node, pod }) };
+    yield { file, line, namespace, name: podDisplayName(pod), workload, pod, decision: simulate({ cluster: podCluster, node, pod }) };
   }
 }
 

@@ -3,6 +3,9 @@ import type { Mismatch } from '../../sim/expect.js';
 import type { ContainerResult, Decision, Outcome, Pod, Stage, TraceEntry } from '../../sim/types.js';
 import type { SkippedDocument } from '../commands/manifests.js';
 import type { WorkloadRef } from '../commands/workloads.js';
+import type { InputError } from '../../io/load/source.js';
+import type { InputErrorJson } from './input-errors.js';
+import { inputErrorsJson } from './input-errors.js';
 import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
 
 export const DRY_RUN_SCHEMA_VERSION = 1;
@@ -40,6 +43,8 @@ export interface DryRunJson {
   version: typeof DRY_RUN_SCHEMA_VERSION;
   results: PodResultJson[];
   skipped: SkippedDocument[];
+  /** Input errors of single files or documents (file, line, column, message); the results of the rest are complete. */
+  errors: InputErrorJson[];
 }
 
 /** Pretty-printed like JSON.stringify(body, null, 2) of a DryRunJson, assembled from per-pod pieces. */
@@ -49,7 +54,8 @@ export function dryRunJson(explain: boolean): DryRunFormat {
     document(pods, summary) {
       const results = pods.length > 0 ? `[\n${pods.join(',\n')}\n  ]` : '[]';
       const skipped = summary.skipped.map(({ file, line, kind, name, why }) => ({ file, line, kind, name, why }));
-      return `{\n  "version": ${DRY_RUN_SCHEMA_VERSION},\n  "results": ${results},\n  "skipped": ${JSON.stringify(skipped, null, 2).replace(NEWLINES, '\n  ')}\n}\n`;
+      const errors = JSON.stringify(inputErrorsJson(summary.errors), null, 2).replace(NEWLINES, '\n  ');
+      return `{\n  "version": ${DRY_RUN_SCHEMA_VERSION},\n  "results": ${results},\n  "skipped": ${JSON.stringify(skipped, null, 2).replace(NEWLINES, '\n  ')},\n  "errors": ${errors}\n}\n`;
     },
   };
 }
@@ -112,16 +118,18 @@ export interface ScenariosJson {
   passed: number;
   failed: number;
   results: ScenarioResultJson[];
+  /** Scenario files or entries that could not be read; the others ran. */
+  errors: InputErrorJson[];
 }
 
-export function scenariosJson(outcomes: readonly ScenarioOutcome[]): string {
-  return `${JSON.stringify(scenariosJsonBody(outcomes), null, 2)}\n`;
+export function scenariosJson(outcomes: readonly ScenarioOutcome[], errors: readonly InputError[] = []): string {
+  return `${JSON.stringify(scenariosJsonBody(outcomes, errors), null, 2)}\n`;
 }
 
-export function scenariosJsonBody(outcomes: readonly ScenarioOutcome[]): ScenariosJson {
+export function scenariosJsonBody(outcomes: readonly ScenarioOutcome[], errors: readonly InputError[] = []): ScenariosJson {
   const results = outcomes.map(scenarioResultJson);
   const passed = results.filter((r) => r.passed).length;
-  return { total: results.length, passed, failed: results.length - passed, results };
+  return { total: results.length, passed, failed: results.length - passed, results, errors: inputErrorsJson(errors) };
 }
 
 function scenarioResultJson(outcome: ScenarioOutcome): ScenarioResultJson {

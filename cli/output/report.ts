@@ -1,6 +1,7 @@
 // What the commands hand to the output formats.
 import type { Mismatch } from '../../sim/expect.js';
 import type { ContainerResult, Decision } from '../../sim/types.js';
+import type { InputError } from '../../io/load/source.js';
 import type { SkippedDocument } from '../commands/manifests.js';
 import type { WorkloadRef } from '../commands/workloads.js';
 
@@ -23,6 +24,8 @@ export interface DryRunSummary {
   pods: number;
   refused: number;
   skipped: readonly SkippedDocument[];
+  /** Input errors of single files or documents; the other documents' results are all there. */
+  errors: readonly InputError[];
 }
 
 /**
