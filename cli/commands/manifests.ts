@@ -1,5 +1,5 @@
 // Turns the dry-run inputs (files, directories, stdin) into Pods (and workloads' pods) with their file:line, and lists what is not.
-import { fstatSync } from 'node:fs';
+import { fstatSync, readlinkSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { isMap } from '../../sim/pod.js';
 import type { Pod } from '../../sim/types.js';
@@ -96,8 +96,23 @@ function readStdin(): string {
     throw new InputFailure([{ file: STDIN_LABEL, message: `cannot read standard input: ${systemMessage(error) === 'EBADF' ? 'it is closed' : systemMessage(error)}` }]);
   }
   if (kind === 'a directory') throw new InputFailure([{ file: STDIN_LABEL, message: 'standard input is a directory, expected YAML or JSON' }]);
+  // Node opens /dev/null in place of a closed standard input (`<&-`): nothing was piped in, which is a mistake.
+  if (kind === 'a character device' && stdinPath() === '/dev/null') throw new InputFailure([{ file: STDIN_LABEL, message: 'standard input is closed or /dev/null: pipe the manifests into it (helm template ... | apparmor-sim dry-run -)' }]);
   // A pipe, a terminal or a file are fine; a device such as /dev/zero stops at the size limit.
-  return decodeText(readFd(0, STDIN_LABEL), STDIN_LABEL);
+  try {
+    return decodeText(readFd(0, STDIN_LABEL), STDIN_LABEL);
+  } catch (error) {
+    if (error instanceof InputFailure && error.errors[0]?.message === 'cannot read: EBADF') throw new InputFailure([{ file: STDIN_LABEL, message: 'cannot read standard input: it is not open for reading' }]);
+    throw error;
+  }
+}
+
+function stdinPath(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/fd/0');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Paths under the working directory are shown relative to it, others in full (never as ../../x). */
