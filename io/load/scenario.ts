@@ -101,7 +101,7 @@ async function readScenario(doc: YamlDocument, value: unknown, base: (string | n
       if ('error' in cached) {
         // The pod file's own errors, and the scenario line that names it.
         const missing = cached.error.errors.length === 1 && cached.error.errors[0]?.line === undefined;
-        if (missing) reader.error([...base, 'podFile'], `${podFile} (${podLabel}): ${cached.error.errors[0]?.message ?? ''}`);
+        if (missing) reader.error([...base, 'podFile'], `${podFile}${podLabel === podFile ? '' : ` (${podLabel})`}: ${cached.error.errors[0]?.message ?? ''}`);
         else {
           // Reported once, however many scenarios share the file.
           if (!cached.reported) reader.errors.push(...cached.error.errors);
