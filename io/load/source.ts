@@ -242,6 +242,16 @@ export function parseYamlDocumentsRecovering(text: string, file: string): { docu
   if (text.length > LIMITS.maxFileBytes) {
     return { documents: [], errors: [{ file, message: `input is ${text.length} characters, over the ${LIMITS.maxFileBytes} limit` }] };
   }
+  // Counted before lexing, so that 60 million blank lines stop at once: the line after the last allowed line break
+  // holding anything (another break or text) is one line too many.
+  let newline = -1;
+  for (let lines = 1; lines <= LIMITS.maxLines; lines++) {
+    newline = text.indexOf('\n', newline + 1);
+    if (newline === -1) break;
+  }
+  if (newline !== -1 && newline + 1 < text.length) {
+    return { documents: [], errors: [{ file, line: LIMITS.maxLines + 1, message: `more than ${LIMITS.maxLines} lines in one file (the limit; blank and comment lines count)` }] };
+  }
   const helm = helmTemplateLine(text);
   if (helm !== undefined) {
     return { documents: [], errors: [{ file, line: helm, message: 'this looks like an unrendered Helm template ({{ ... }}): render the chart first, e.g. helm template NAME CHART | apparmor-sim dry-run -' }] };
@@ -377,7 +387,6 @@ function composeWithinLimits(text: string, file: string, lineCounter: LineCounte
   lineCounter.addNewLine(0);
   let offset = 0;
   let tokens = 0;
-  let lines = 1;
   let folded = 0;
   let flowDepth = 0;
   let scalarFollows = false;
@@ -392,8 +401,7 @@ function composeWithinLimits(text: string, file: string, lineCounter: LineCounte
         continue;
       }
       const type = CST.tokenType(lexeme);
-      // Blank and comment lines cost the parser a token each too.
-      if (type === 'newline' && ++lines > LIMITS.maxLines) fail(`more than ${LIMITS.maxLines} lines in one file (the limit; blank and comment lines count)`);
+      // Comment lines cost the parser a token each too (blank lines are bounded by LIMITS.maxLines, checked before).
       if (type === 'comment' && ++tokens > LIMITS.maxTokens) fail(`more than ${LIMITS.maxTokens} YAML tokens in one file (the limit; comments count)`);
       const isScalarText = scalarFollows || type === 'double-quoted-scalar' || type === 'single-quoted-scalar';
       if (isScalarText || !LAYOUT.has(type ?? '')) {
