@@ -31,8 +31,9 @@ export const EXIT = {
 
 export const EXIT_CODES_HELP = `Exit codes:
   0  every pod runs / every scenario passed
-  1  some pod is refused / some scenario failed
-  2  usage or input error (one line per error on stderr: file:line[:col]: message)
+  1  some pod is refused (or meets another --fail-on condition) / some scenario failed
+  2  usage or input error (one line per error on stderr: file:line[:col]: message); the results
+     of every other file and document are still printed
   3  internal error (a bug in apparmor-sim; please report it)
   4  conformance: skipped, no reachable cluster or no scenario could run on it (the reason is on stderr)
   130/143  conformance: interrupted by SIGINT/SIGTERM, after cleanup`;
