@@ -285,6 +285,8 @@ describe('per-document recovery: one bad file or document costs only itself', ()
     expect(run.stdout).toMatch(/c-docs\.yaml:\d+: error: .*privileged must be true or false/);
     expect(run.stdout).toMatch(/templates\/pod\.yaml:4: error: this looks like an unrendered Helm template .*helm template/);
     expect(run.stdout).toMatch(/^3 pods: 3 run, 0 refused; 0 skipped; \d+ input errors\n$/m);
+    // In place: the broken document's error between the pods before and after it.
+    expect(run.stdout).toMatch(/default\/second  Run[\s\S]*c-docs\.yaml:\d+: error: [\s\S]*default\/third  Run[\s\S]*templates\/pod\.yaml:4: error/);
     expect(run.stderr).toMatch(/b-broken\.yaml:4:\d+: invalid YAML: /);
     expect(run.stderr).not.toMatch(/^\s+at /m);
   });

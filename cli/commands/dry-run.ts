@@ -124,7 +124,7 @@ export async function runDryRun(argv: string[]): Promise<number> {
     pods.push(format.pod(result));
   }
   const errors = reportInputProblems(manifests);
-  process.stdout.write(format.document(pods, { pods: pods.length, refused: refusedCount, skipped: manifests.skipped, errors }));
+  process.stdout.write(format.document(pods, { pods: pods.length, refused: refusedCount, skipped: manifests.skipped, errors, files: manifests.files }));
   // Input errors win: every result is printed, but a run that could not read all its input is not a pass.
   if (errors.length > 0) return EXIT.usage;
   return failing ? EXIT.refusedOrFailed : EXIT.ok;

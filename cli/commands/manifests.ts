@@ -29,6 +29,8 @@ export interface Manifests {
   errors: InputError[];
   /** Lines for standard error: repeated keys, entries of a directory passed over. */
   notes: string[];
+  /** Every input's label in the order read, so that reports can place errors among the results. */
+  files: string[];
 }
 
 /**
@@ -36,9 +38,13 @@ export interface Manifests {
  * and after it, and every other file, are still read (a chart's one bad template must not hide the rest).
  */
 export async function readManifests(inputs: readonly string[], cwd = process.cwd()): Promise<Manifests> {
-  const manifests: Manifests = { pods: [], skipped: [], errors: [], notes: [] };
+  const manifests: Manifests = { pods: [], skipped: [], errors: [], notes: [], files: [] };
   for (const input of inputs) {
-    for (const source of await sourcesOf(input, cwd, manifests)) {
+    const before = manifests.errors.length;
+    const sources = await sourcesOf(input, cwd, manifests);
+    for (const error of manifests.errors.slice(before)) manifests.files.push(error.file);
+    for (const source of sources) {
+      manifests.files.push(source.label);
       let text: string;
       try {
         text = source.text();

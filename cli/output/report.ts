@@ -26,6 +26,8 @@ export interface DryRunSummary {
   skipped: readonly SkippedDocument[];
   /** Input errors of single files or documents; the other documents' results are all there. */
   errors: readonly InputError[];
+  /** Input labels in the order read (to print errors in place); errors go last when a file is not listed. */
+  files?: readonly string[] | undefined;
 }
 
 /**

@@ -9,16 +9,43 @@ import { tableErrorLine, terminalSafe as safe } from './input-errors.js';
 const INDENT = '    ';
 
 export function dryRunTable(explain: boolean, colors: Palette): DryRunFormat {
+  const places: { file: string; line: number }[] = [];
   return {
-    pod: (result) => podLines(result, explain, colors),
+    pod: (result) => {
+      places.push({ file: result.file, line: result.line });
+      return podLines(result, explain, colors);
+    },
     document(pods, summary) {
-      const lines = [...pods];
-      lines.push(...summary.errors.map((e) => colors.bad(tableErrorLine(e))));
+      const lines = inPlace(pods, places, summary.errors, summary.files ?? [], (e) => colors.bad(tableErrorLine(e)));
       lines.push(...skippedLines(summary.skipped, colors));
       lines.push(`${summary.pods} pod${summary.pods === 1 ? '' : 's'}: ${summary.pods - summary.refused} run, ${summary.refused} refused; ${summary.skipped.length} skipped${errorCount(summary.errors.length)}`);
       return `${lines.join('\n')}\n`;
     },
   };
+}
+
+/**
+ * The rendered pods with each input error placed where its document is: files in the order read, then lines. Both
+ * lists are already in that order, so this is a merge.
+ */
+function inPlace(pods: readonly string[], places: readonly { file: string; line: number }[], errors: readonly InputError[], files: readonly string[], render: (error: InputError) => string): string[] {
+  const order = new Map<string, number>();
+  for (const file of files) if (!order.has(file)) order.set(file, order.size);
+  const key = (file: string, line: number | undefined): [number, number] => [order.get(file) ?? Number.MAX_SAFE_INTEGER, line ?? 0];
+  const before = (a: [number, number], b: [number, number]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+  const lines: string[] = [];
+  let e = 0;
+  pods.forEach((pod, i) => {
+    const place = places[i];
+    const at = place ? key(place.file, place.line) : ([Number.MAX_SAFE_INTEGER, 0] as [number, number]);
+    for (let error = errors[e]; error !== undefined && before(key(error.file, error.line), at); error = errors[++e]) lines.push(render(error));
+    lines.push(pod);
+  });
+  for (; e < errors.length; e++) {
+    const error = errors[e];
+    if (error) lines.push(render(error));
+  }
+  return lines;
 }
 
 export function skippedLines(skipped: DryRunSummary['skipped'], colors: Palette): string[] {
