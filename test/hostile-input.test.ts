@@ -350,6 +350,13 @@ describe('YAML as kubectl reads it (sigs.k8s.io/yaml over go-yaml v2)', () => {
     expect(run.stdout).toContain('team/merged  Run');
   });
 
+  it('a << merge after an explicit key overrides it, as go-yaml v2 applies merges where they stand', () => {
+    const input = generated('merge-order.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: explicit\n  <<: {name: merged, namespace: team}\n  namespace: last\nspec:\n  containers: [{name: app}]\n');
+    const run = cli(['dry-run', input.path]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('last/merged  Run');
+  });
+
   it('a collection as a map key: a clean input error, no Node warning', () => {
     const input = generated('collection-key.yaml', 'apiVersion: v1\nkind: Pod\n? [a, b]\n: 1\n');
     const run = cli(['dry-run', input.path]);

@@ -1,6 +1,6 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { Composer, CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node as YamlNode } from 'yaml';
+import { Composer, CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node as YamlNode, type YAMLMap } from 'yaml';
 
 /** A problem with user input: reported as `file:line:column: message`, exit code 2. */
 export interface InputError {
@@ -292,6 +292,7 @@ export function parseYamlDocumentsRecovering(text: string, file: string): { docu
     }));
     let value: unknown;
     try {
+      applyMergesInPlace(structure.merging, doc);
       value = doc.toJS({ maxAliasCount: LIMITS.maxAliasCount });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -448,6 +449,8 @@ function keyLineOf(doc: Document.Parsed, path: readonly (string | number)[], lin
 const CONTAINER_LISTS = new Set(['string:containers', 'string:initContainers', 'string:ephemeralContainers']);
 
 interface StructureCheck {
+  /** Maps with a `<<` merge key, for applyMergesInPlace. */
+  merging: YAMLMap[];
   error?: { offset: number; message: string } | undefined;
   /** Repeated keys (kubectl keeps the last): where, which key, and where it was first. */
   duplicates: { offset: number; key: string; firstOffset: number }[];
@@ -459,34 +462,75 @@ interface StructureCheck {
  */
 function checkStructure(root: unknown): StructureCheck {
   const duplicates: StructureCheck['duplicates'] = [];
+  const merging: YAMLMap[] = [];
   const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 0 }];
   while (stack.length > 0) {
     const { node, depth } = stack.pop() as { node: unknown; depth: number };
     if (depth > LIMITS.maxDepth) {
       const range = (node as { range?: [number, number] } | null)?.range;
-      return { error: { offset: range ? range[0] : 0, message: `nesting deeper than ${LIMITS.maxDepth} levels` }, duplicates };
+      return { error: { offset: range ? range[0] : 0, message: `nesting deeper than ${LIMITS.maxDepth} levels` }, duplicates, merging };
     }
     if (isMap(node)) {
       const seen = new Map<string, number>();
       for (const pair of node.items) {
         const key = pair.key;
-        if (isScalar(key)) {
+        if (isScalar(key) && typeof key.value === 'symbol') {
+          if (merging[merging.length - 1] !== node) merging.push(node);
+        } else if (isScalar(key)) {
           // Keys are equal when their values are (yaml's uniqueKeys default: 1 and "1" differ).
           const id = `${typeof key.value}:${String(key.value)}`;
           const first = seen.get(id);
           if (first !== undefined && duplicates.length < LIMITS.maxReportedNotes) duplicates.push({ offset: key.range?.[0] ?? 0, key: String(key.value), firstOffset: first });
           if (first === undefined) seen.set(id, key.range?.[0] ?? 0);
           if (CONTAINER_LISTS.has(id) && isSeq(pair.value) && pair.value.items.length > LIMITS.maxContainersPerPod) {
-            return { error: { offset: key.range?.[0] ?? 0, message: `${String(key.value)}: ${pair.value.items.length} containers, over the ${LIMITS.maxContainersPerPod}-container limit` }, duplicates };
+            return { error: { offset: key.range?.[0] ?? 0, message: `${String(key.value)}: ${pair.value.items.length} containers, over the ${LIMITS.maxContainersPerPod}-container limit` }, duplicates, merging };
           }
         } else if (isMap(key) || isSeq(key)) {
-          return { error: { offset: key.range?.[0] ?? 0, message: `invalid YAML: a ${isMap(key) ? 'map' : 'list'} used as a map key (Kubernetes objects have string keys)` }, duplicates };
+          return { error: { offset: key.range?.[0] ?? 0, message: `invalid YAML: a ${isMap(key) ? 'map' : 'list'} used as a map key (Kubernetes objects have string keys)` }, duplicates, merging };
         } else if (key !== null) stack.push({ node: key, depth: depth + 1 });
         stack.push({ node: pair.value, depth: depth + 1 });
       }
     } else if (isSeq(node)) for (const item of node.items) stack.push({ node: item, depth: depth + 1 });
   }
-  return { duplicates };
+  return { duplicates, merging };
+}
+
+/**
+ * go-yaml v2 applies a `<<` merge where it stands (goyaml.v2/decode.go mapping(): the merge is unmarshalled into the
+ * map at its position), so a merged key overrides an explicit one written before the `<<`; the yaml package lets
+ * explicit keys win wherever they are. Dropping the explicit pairs that a later merge supplies gives kubectl's result.
+ */
+function applyMergesInPlace(maps: readonly YAMLMap[], doc: Document.Parsed): void {
+  // Merged keys looked at, across the document: aliases let a few lines merge a large map many times.
+  let budget = LIMITS.maxTokens;
+  for (const map of maps) {
+    const explicit = new Map<string, unknown>();
+    const drop = new Set<unknown>();
+    for (const pair of map.items) {
+      if (!isScalar(pair.key)) continue;
+      if (typeof pair.key.value !== 'symbol') {
+        explicit.set(String(pair.key.value), pair);
+        continue;
+      }
+      const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      for (const source of sources) {
+        const resolved = isAlias(source) ? source.resolve(doc) : source;
+        if (!isMap(resolved)) continue;
+        budget -= resolved.items.length;
+        if (budget < 0) throw new Error(`more than ${LIMITS.maxTokens} merged keys in one document (the limit)`);
+        for (const item of resolved.items) {
+          if (!isScalar(item.key)) continue;
+          const key = String(item.key.value);
+          const earlier = explicit.get(key);
+          if (earlier !== undefined) {
+            drop.add(earlier);
+            explicit.delete(key);
+          }
+        }
+      }
+    }
+    if (drop.size > 0) map.items = map.items.filter((pair) => !drop.has(pair));
+  }
 }
 
 function firstLine(message: string): string {
