@@ -1,7 +1,7 @@
 // Entry point. Commands are imported on demand so that `dry-run` loads only yaml, the model and the CLI code:
 // the conformance harness (Kubernetes client, execa) costs more start-up time than a whole dry run.
 import { readFileSync } from 'node:fs';
-import { EXIT, EXIT_CODES_HELP, UsageError } from '../io/args.js';
+import { EXIT, EXIT_CODES_HELP, UsageError, nearest } from '../io/args.js';
 import { importOptional } from './commands/optional.js';
 import { InputFailure, formatInputError, systemMessage } from '../io/load/source.js';
 import { terminalSafe } from './output/input-errors.js';
@@ -54,7 +54,9 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[first];
   if (!load) {
-    throw new UsageError(first.startsWith('-') ? `unknown option ${first}` : `unknown command ${JSON.stringify(first)} (expected one of: ${Object.keys(COMMANDS).join(', ')})`, true);
+    const guess = nearest(first.replace(/^-+/, ''), first.startsWith('-') ? ['help', 'version'] : Object.keys(COMMANDS));
+    const hint = guess !== undefined ? ` (did you mean ${first.startsWith('-') ? '--' : ''}${guess}?)` : ` (expected one of: ${Object.keys(COMMANDS).join(', ')})`;
+    throw new UsageError(first.startsWith('-') ? `unknown option ${first}${guess !== undefined ? hint : ''}` : `unknown command ${JSON.stringify(first)}${hint}`, true);
   }
   try {
     const command = await load();

@@ -5,7 +5,7 @@ import type { FeatureGates, Minor, NodeFacts, RuntimeName } from '../../sim/type
 import { formatMinor, parseVersion } from '../../sim/version.js';
 import { Reader, defaultRuntime, readNode } from '../../io/load/facts.js';
 import type { YamlDocument } from '../../io/load/source.js';
-import { InputFailure, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
+import { InputFailure, formatInputError, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
 import { displayPath } from './manifests.js';
 import type { SchedulableNode, Taint } from './scheduling.js';
 
@@ -36,8 +36,10 @@ export async function loadCluster(path: string, cwd = process.cwd()): Promise<Lo
   const doc = docs[0];
   if (docs.length !== 1 || !doc) throw new InputFailure([{ file: label, message: `--cluster needs exactly one YAML or JSON document, found ${docs.length}` }]);
   const kind = isMap(doc.value) ? doc.value['kind'] : undefined;
-  if (kind === 'NodeList' || kind === 'List' || kind === 'Node') return fromNodeList({ ...doc, file }, label);
-  return fromClusterFile({ ...doc, file }, label);
+  const loaded = kind === 'NodeList' || kind === 'List' || kind === 'Node' ? await fromNodeList({ ...doc, file }, label) : await fromClusterFile({ ...doc, file }, label);
+  // Repeated keys (kubectl keeps the last): said once, with their lines.
+  loaded.notes.unshift(...(doc.warnings ?? []).map((w) => formatInputError({ ...w, message: w.message.replace(/^warning: /, '') })));
+  return loaded;
 }
 
 function relabel(errors: Reader['errors'], file: string, label: string): InputFailure {
