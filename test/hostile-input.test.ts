@@ -99,7 +99,8 @@ beforeAll(() => {
     folded: generated('quoted-50mb.yaml', Array.from({ length: 50 }, (_, i) => `k${i}: "${'q'.repeat(MB - 16)}"\n`).join('')),
     oversized: generated('over-limit.yaml', `# ${'x'.repeat(1021)}\n`.repeat(65 * 1024)),
   };
-});
+  // 200 MB to write: slow on a shared disk while other test files run.
+}, 120_000);
 
 /** Hostile YAML any YAML reader must refuse, with the error it gives. */
 function yamlCases(): { name: string; input: () => Input; message: RegExp; line: boolean }[] {
