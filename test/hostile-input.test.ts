@@ -419,6 +419,17 @@ describe('never hang, never balloon', () => {
     expectInputError(cli(['dry-run', POD, '--node', node.path], { timeout: 20_000 }), join(TMP, 'profile-fifo'), /not a regular file \(a FIFO\)/, false);
   });
 
+  const recordingsBuilt = existsSync(join(ROOT, 'dist/conformance/recordings.js'));
+  it.skipIf(!recordingsBuilt)(`a FIFO among --recordings, or named as --recordings, ends at once with an input error${recordingsBuilt ? '' : ' (skipped: dist/conformance missing; run npm run build)'}`, () => {
+    const dir = mkdtempSync(join(TMP, 'recordings-'));
+    execFileSync('mkfifo', [join(dir, 'run.json')]);
+    for (const target of [dir, join(dir, 'run.json')]) {
+      const run = cli(['scenarios', 'run', 'examples/scenarios', '--recordings', target], { timeout: 20_000 });
+      expect([run.status, run.signal], run.stderr).toEqual([2, null]);
+      expect(run.stderr).toMatch(/run\.json: (not a regular file \(a FIFO\)|--recordings: not a directory)/);
+    }
+  });
+
   it('node snapshot --root does not follow symlinks to /dev/zero, /dev/urandom or a FIFO', () => {
     const root = mkdtempSync(join(TMP, 'root-'));
     mkdirSync(join(root, 'sys/module/apparmor/parameters'), { recursive: true });
