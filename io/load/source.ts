@@ -134,7 +134,7 @@ export function readFd(fd: number, label: string, maxBytes = LIMITS.maxFileBytes
     } catch (error) {
       // A non-blocking descriptor with nothing to read yet (stdin from a terminal or an idle pipe): wait for data.
       if (isErrno(error, 'EAGAIN')) {
-        waitReadable(fd);
+        waitReadable();
         continue;
       }
       throw new InputFailure([{ file: label, message: `cannot read: ${systemMessage(error)}` }]);
@@ -153,7 +153,7 @@ function isErrno(error: unknown, code: string): boolean {
 
 const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
 /** Synchronous readers have no poll(); a short sleep between tries keeps an idle pipe from spinning a core. */
-function waitReadable(_fd: number): void {
+function waitReadable(): void {
   Atomics.wait(SLEEP_CELL, 0, 0, 10);
 }
 
