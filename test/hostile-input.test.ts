@@ -410,6 +410,15 @@ describe('never hang, never balloon', () => {
     expectInputError(cli(args(input.path), { timeout: 20_000 }), input.label, /: not a regular file \(a FIFO\)/, false);
   });
 
+  it('a FIFO in a --profiles directory is skipped with a note', () => {
+    const dir = mkdtempSync(join(TMP, 'profiles-'));
+    writeFileSync(join(dir, 'deny-write'), readFileSync(join(ROOT, 'examples/profiles/k8s-apparmor-example-deny-write')));
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    const run = cli(['dry-run', POD, '--profiles', dir], { timeout: 20_000 });
+    expect([run.status, run.signal], run.stderr).toEqual([0, null]);
+    expect(run.stderr).toContain(`apparmor-sim: warning: ${join(dir, 'pipe')}: skipped, not a regular file`);
+  });
+
   it('a FIFO as a scenario podFile or a node profileFiles entry is refused at once, blamed on it', () => {
     const pipe = fifo('pod-fifo.yaml');
     const scenario = generated('fifo-scenario.yaml', `- name: s\n  cluster: {version: "1.30"}\n  podFile: ${JSON.stringify(pipe.path)}\n  expect: {outcome: Run}\n`);
