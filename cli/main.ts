@@ -1,9 +1,10 @@
 // Entry point. Commands are imported on demand so that `dry-run` loads only yaml, the model and the CLI code:
 // the conformance harness (Kubernetes client, execa) costs more start-up time than a whole dry run.
 import { readFileSync } from 'node:fs';
-import { EXIT, EXIT_CODES_HELP, UsageError } from '../io/args.js';
+import { EXIT, EXIT_CODES_HELP, UsageError, nearest } from '../io/args.js';
 import { importOptional } from './commands/optional.js';
-import { InputFailure, formatInputError } from '../io/load/source.js';
+import { InputFailure, formatInputError, systemMessage } from '../io/load/source.js';
+import { terminalSafe } from './output/input-errors.js';
 
 const USAGE = `Usage: apparmor-sim <command> [options]
 
@@ -57,7 +58,9 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[first];
   if (!load) {
-    throw new UsageError(first.startsWith('-') ? `unknown option ${first}` : `unknown command ${JSON.stringify(first)} (expected one of: ${Object.keys(COMMANDS).join(', ')})`, true);
+    const guess = nearest(first.replace(/^-+/, ''), first.startsWith('-') ? ['help', 'version'] : Object.keys(COMMANDS));
+    const hint = guess !== undefined ? ` (did you mean ${first.startsWith('-') ? '--' : ''}${guess}?)` : ` (expected one of: ${Object.keys(COMMANDS).join(', ')})`;
+    throw new UsageError(first.startsWith('-') ? `unknown option ${first}${guess !== undefined ? hint : ''}` : `unknown command ${JSON.stringify(first)}${hint}`, true);
   }
   try {
     const command = await load();
@@ -70,12 +73,12 @@ async function dispatch(argv: string[]): Promise<number> {
 
 function report(error: unknown): number {
   if (error instanceof InputFailure) {
-    process.stderr.write(error.errors.map((e) => `${formatInputError(e)}\n`).join(''));
+    process.stderr.write(error.errors.map((e) => `${terminalSafe(formatInputError(e))}\n`).join(''));
     return EXIT.usage;
   }
   if (error instanceof UsageError) {
     const help = error.command ? `apparmor-sim ${error.command} --help` : 'apparmor-sim --help';
-    process.stderr.write(`apparmor-sim: ${error.message}\n${error.hint ? `Run '${help}' for usage.\n` : ''}`);
+    process.stderr.write(`apparmor-sim: ${terminalSafe(error.message)}\n${error.hint ? `Run '${help}' for usage.\n` : ''}`);
     return EXIT.usage;
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -108,10 +111,22 @@ async function loadConformance(): Promise<Command> {
   };
 }
 
-/** `apparmor-sim ... | head` closes the pipe early; that is not an error worth a stack trace. */
+/**
+ * `apparmor-sim ... | head` closes the pipe early; that is not an error worth a stack trace. Any other failure to
+ * write (a full disk, /dev/full: ENOSPC; EIO) loses output, so it is one line on stderr and exit code 2.
+ */
 function ignoreClosedStdout(): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
+    writeFailed(error);
   });
+}
+
+function writeFailed(error: unknown): never {
+  try {
+    process.stderr.write(`apparmor-sim: cannot write standard output: ${systemMessage(error)}\n`);
+  } catch {
+    // Standard error is gone too: the exit code is all that is left.
+  }
+  process.exit(EXIT.usage);
 }

@@ -1,5 +1,6 @@
 // Flag parsing shared by the commands: node:util parseArgs in strict mode, with its errors reworded for people.
 import { parseArgs } from 'node:util';
+import { KNOWN_GATES } from '../sim/feature-gates.js';
 import type { FeatureGates, Minor } from '../sim/types.js';
 import { parseVersion } from '../sim/version.js';
 import { InputFailure } from './load/source.js';
@@ -30,8 +31,9 @@ export const EXIT = {
 
 export const EXIT_CODES_HELP = `Exit codes:
   0  every pod runs / every scenario passed
-  1  some pod is refused / some scenario failed
-  2  usage or input error (one line per error on stderr: file:line[:col]: message)
+  1  some pod is refused (or meets another --fail-on condition) / some scenario failed
+  2  usage or input error (one line per error on stderr: file:line[:col]: message); the results
+     of every other file and document are still printed
   3  internal error (a bug in apparmor-sim; please report it)
   4  conformance: skipped, no reachable cluster or no scenario could run on it (the reason is on stderr)
   130/143  conformance: interrupted by SIGINT/SIGTERM, after cleanup`;
@@ -62,8 +64,35 @@ export function parseCommandLine<S extends OptionSpecs>(argv: readonly string[],
     const { help, ...rest } = values as Record<string, unknown>;
     return { values: rest as ParsedValues<S>, positionals, help: help === true };
   } catch (error) {
-    throw new UsageError(parseErrorMessage(error), true, command);
+    const message = parseErrorMessage(error);
+    const unknown = /^unknown option (--?[^\s]+)$/.exec(message)?.[1];
+    const suggestion = unknown !== undefined ? nearest(unknown.replace(/^-+/, '').split('=')[0] ?? '', [...Object.keys(options), 'help']) : undefined;
+    throw new UsageError(suggestion !== undefined ? `${message} (did you mean --${suggestion}?)` : message, true, command);
   }
+}
+
+/** The candidate closest to `word` (case-insensitive edit distance at most 2, or a case-only difference), if any. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance <= Math.min(2, Math.floor(candidate.length / 3)) && (!best || distance < best.distance)) best = { candidate, distance };
+  }
+  return best?.candidate;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2 || a.length > 200 || b.length > 200) return 99;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const swap = i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] ? (previous[j - 2] ?? 0) : 99;
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1), swap + 1);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 99;
 }
 
 function parseErrorMessage(error: unknown): string {
@@ -103,6 +132,12 @@ export function parseFeatureGates(values: readonly string[]): FeatureGates {
     const match = /^([A-Za-z][A-Za-z0-9]*)=(true|false)$/i.exec(item);
     if (!match?.[1] || !match[2]) {
       throw new UsageError(`--feature-gates: malformed entry ${JSON.stringify(item)} (expected Name=true or Name=false, comma separated)`);
+    }
+    // Gate names are case-sensitive (component-base/featuregate: "unrecognized feature gate"); a near miss of a gate
+    // the model knows is a typo no component would start with, not a gate the model merely does not model.
+    const known = nearest(match[1], KNOWN_GATES);
+    if (known !== undefined && known !== match[1]) {
+      throw new UsageError(`--feature-gates: unrecognized feature gate: ${match[1]} (did you mean ${known}?)`);
     }
     gates[match[1]] = match[2].toLowerCase() === 'true';
   }

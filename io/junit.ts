@@ -1,12 +1,12 @@
 // The JUnit envelope and XML escaping, shared by the CLI's reports and the conformance harness.
 
 /** The JUnit envelope; `cases` are rendered <testcase> elements (an entry may hold several, hence the counts). */
-export function junitDocument(suite: string, cases: readonly string[], failures: number, counts: { tests?: number; skipped?: number } = {}): string {
+export function junitDocument(suite: string, cases: readonly string[], failures: number, counts: { tests?: number; skipped?: number; errors?: number } = {}): string {
   const tests = counts.tests ?? cases.length;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>\n',
     `<testsuites tests="${tests}" failures="${failures}">\n`,
-    `  <testsuite name="${escapeXml(suite)}" tests="${tests}" failures="${failures}" errors="0" skipped="${counts.skipped ?? 0}">\n`,
+    `  <testsuite name="${escapeXml(suite)}" tests="${tests}" failures="${failures}" errors="${counts.errors ?? 0}" skipped="${counts.skipped ?? 0}">\n`,
     ...cases,
     '  </testsuite>\n',
     '</testsuites>\n',

@@ -33,10 +33,14 @@ function json(run: Run): Record<string, unknown> {
   return JSON.parse(run.stdout) as Record<string, unknown>;
 }
 
-/** An input error: exit 2, every stderr line `file:line[:col]: message` or `apparmor-sim: message`, no stack. */
+/**
+ * An input error: exit 2, every stderr line `file:line[:col]: message` or `apparmor-sim: message`, no stack. A file or
+ * document the reader refuses is also listed in the report on stdout, whose summary counts it; a flag or settings
+ * file error leaves stdout empty.
+ */
 function expectInputError(run: Run, pattern: RegExp): void {
   expect(run.status, run.stderr).toBe(2);
-  expect(run.stdout).toBe('');
+  if (run.stdout !== '') expect(run.stdout).toMatch(/; \d+ input errors?\n$/);
   expect(run.stderr).toMatch(pattern);
   expect(run.stderr).not.toMatch(/^\s+at /m);
   for (const line of run.stderr.trimEnd().split('\n')) expect(line).toMatch(/^(apparmor-sim|[^:\s][^:]*:\d+(:\d+)?|[^:\s][^:]*): \S/);
@@ -105,7 +109,7 @@ describe('apparmor-sim dry-run', () => {
     const run = cli(['dry-run', `${FIXTURES}/runs.yaml`, `${FIXTURES}/refused.yaml`, '-o', 'json']);
     expect(run.status).toBe(1);
     const body = json(run);
-    expect(Object.keys(body)).toEqual(['schemaVersion', 'version', 'results', 'skipped', 'k8sVersions', 'kubeletVersion']);
+    expect(Object.keys(body)).toEqual(['schemaVersion', 'version', 'results', 'skipped', 'k8sVersions', 'kubeletVersion', 'errors']);
     expect(body['version']).toBe(1);
     const results = body['results'] as Record<string, unknown>[];
     expect(results.map((r) => [r['name'], r['outcome']])).toEqual([['runs', 'Run'], ['refused', 'Forbidden']]);
@@ -241,7 +245,7 @@ describe('apparmor-sim scenarios run', () => {
 
   it('prints exactly the documented JSON', () => {
     const body = json(cli(['scenarios', 'run', dir, '-o', 'json']));
-    expect(Object.keys(body)).toEqual(['schemaVersion', 'total', 'passed', 'failed', 'results']);
+    expect(Object.keys(body)).toEqual(['schemaVersion', 'total', 'passed', 'failed', 'results', 'errors']);
     expect(body).toMatchObject({ total: 2, passed: 1, failed: 1 });
     const [failed, passed] = body['results'] as Record<string, unknown>[];
     expect(Object.keys(failed ?? {})).toEqual(['name', 'file', 'passed', 'actual', 'mismatches']);

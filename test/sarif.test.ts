@@ -22,7 +22,7 @@ describe('SARIF output', () => {
     const driver = log.runs[0]?.tool.driver;
     expect(driver?.name).toBe('apparmor-sim');
     expect(driver?.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(driver?.rules.map((r) => r.id)).toEqual(['apparmor/invalid', 'apparmor/forbidden', 'apparmor/blocked', 'apparmor/rejected', 'apparmor/create-container-error', 'apparmor/api-warning']);
+    expect(driver?.rules.map((r) => r.id)).toEqual(['apparmor/invalid', 'apparmor/forbidden', 'apparmor/blocked', 'apparmor/rejected', 'apparmor/create-container-error', 'apparmor/input-error', 'apparmor/api-warning']);
     for (const rule of driver?.rules ?? []) expect(rule.help.text.length).toBeGreaterThan(20);
   });
 

@@ -18,6 +18,9 @@ import { Suppressor, selectInputs, withConfigLines, withDefaults } from './confi
 import type { PodInput } from './manifests.js';
 import { readManifests } from './manifests.js';
 import { buildNode } from './node.js';
+import type { FailOnCondition } from './fail-on.js';
+import { FAIL_ON_HELP, failsOn, parseFailOn } from './fail-on.js';
+import { reportInputProblems } from './input-problems.js';
 import { parseVersionList } from './versions.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'junit'] as const;
@@ -40,6 +43,7 @@ const OPTIONS = {
   output: { type: 'string', short: 'o' },
   cluster: { type: 'string' },
   config: { type: 'string' },
+  'fail-on': { type: 'string', multiple: true },
 } as const satisfies OptionSpecs;
 
 export const DRY_RUN_HELP = `Usage: apparmor-sim dry-run <files|dirs|-> [options]
@@ -69,6 +73,7 @@ Options:
   -o, --output FORMAT     table (default) | json | junit | sarif
   --config FILE           defaults, files and suppressions (default: .apparmor-sim.yaml in the working directory or
                           the nearest parent that has one)
+${FAIL_ON_HELP}
   -h, --help              show this help
 
 Flags override the same settings in --node FILE and in the config file.
@@ -98,6 +103,8 @@ export interface DryRunSettings {
   output: DryRunOutputFormat;
   /** The config file's suppressions (none without one). */
   suppressor: Suppressor;
+  /** --fail-on: the results that make the exit code 1. */
+  failOn: ReadonlySet<FailOnCondition>;
 }
 
 export async function runDryRun(argv: string[]): Promise<number> {
@@ -122,14 +129,21 @@ export async function runDryRun(argv: string[]): Promise<number> {
   const pods: string[] = [];
   let refusedCount = 0;
   let suppressedCount = 0;
+  let failing = false;
   for (const result of simulateEach(manifests.pods, cluster, node, settings.namespace)) {
     result.suppressed = settings.suppressor.forDecision(result, result.decision);
     if (result.suppressed) suppressedCount++;
-    else if (refused(result.decision)) refusedCount++;
+    else {
+      if (refused(result.decision)) refusedCount++;
+      if (failsOn(settings.failOn, result.pod, result.decision)) failing = true;
+    }
     pods.push(format.pod(result));
   }
-  process.stdout.write(format.document(pods, { pods: pods.length, refused: refusedCount, suppressed: suppressedCount, skipped: manifests.skipped }));
-  return refusedCount > 0 ? EXIT.refusedOrFailed : EXIT.ok;
+  const errors = reportInputProblems(manifests);
+  process.stdout.write(format.document(pods, { pods: pods.length, refused: refusedCount, suppressed: suppressedCount, skipped: manifests.skipped, errors, files: manifests.files }));
+  // Input errors win: every result is printed, but a run that could not read all its input is not a pass.
+  if (errors.length > 0) return EXIT.usage;
+  return failing ? EXIT.refusedOrFailed : EXIT.ok;
 }
 
 function readSettings({ values, positionals }: Parsed<typeof OPTIONS>): DryRunSettings {
@@ -157,6 +171,7 @@ function readSettings({ values, positionals }: Parsed<typeof OPTIONS>): DryRunSe
     explain: values.explain === true,
     output: parseChoice('--output', values.output ?? 'table', DRY_RUN_OUTPUT_FORMATS),
     suppressor: new Suppressor([]),
+    failOn: parseFailOn(values['fail-on']),
   };
 }
 
@@ -173,7 +188,7 @@ function clusterFor(settings: DryRunSettings): ClusterFacts {
 }
 
 /** Lazily, so that each decision can be rendered and dropped before the next pod is simulated. */
-function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: NodeFacts, defaultNamespace: string): Generator<PodOutcome> {
+function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: NodeFacts, defaultNamespace: string): Generator<PodOutcome & { pod: PodInput['pod'] }> {
   const clusters = new Map<string, ClusterFacts>([[defaultNamespace, cluster]]);
   for (const { file, line, pod, workload } of pods) {
     const namespace = pod.namespace ?? defaultNamespace;
@@ -182,7 +197,7 @@ function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: N
       podCluster = { ...cluster, namespace: { name: namespace, labels: cluster.namespace.labels } };
       clusters.set(namespace, podCluster);
     }
-    yield { file, line, namespace, name: podDisplayName(pod), workload, decision: simulate({ cluster: podCluster, node, pod }) };
+    yield { file, line, namespace, name: podDisplayName(pod), workload, pod, decision: simulate({ cluster: podCluster, node, pod }) };
   }
 }
 

@@ -1,9 +1,11 @@
 // Turns the dry-run inputs (files, directories, stdin) into Pods (and workloads' pods) with their file:line, and lists what is not.
+import { fstatSync, readlinkSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { isMap } from '../../sim/pod.js';
 import type { Pod } from '../../sim/types.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
-import { InputFailure, LIMITS, decodeText, expandPaths, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
+import type { WalkReport } from '../../io/load/source.js';
+import { InputFailure, decodeText, expandPaths, formatInputError, nonRegularKind, parseYamlDocumentsRecovering, readFd, readTextFile, systemMessage } from '../../io/load/source.js';
 import type { CollectedPod } from './workloads.js';
 import { collectObject } from './workloads.js';
 
@@ -23,23 +25,44 @@ export interface SkippedDocument {
 export interface Manifests {
   pods: PodInput[];
   skipped: SkippedDocument[];
+  /** Input errors of single files or documents; every other document was still read. */
+  errors: InputError[];
+  /** Lines for standard error: repeated keys, entries of a directory passed over. */
+  notes: string[];
+  /** Every input's label in the order read, so that reports can place errors among the results. */
+  files: string[];
 }
 
-/** Reads every input; all input errors of all files are collected and thrown together. */
+/**
+ * Reads every input. A file or document that is wrong is an error entry and costs only itself: the documents before
+ * and after it, and every other file, are still read (a chart's one bad template must not hide the rest).
+ */
 export async function readManifests(inputs: readonly string[], cwd = process.cwd()): Promise<Manifests> {
-  const manifests: Manifests = { pods: [], skipped: [] };
-  const errors: InputError[] = [];
+  const manifests: Manifests = { pods: [], skipped: [], errors: [], notes: [], files: [] };
   for (const input of inputs) {
-    try {
-      for (const source of await sourcesOf(input, cwd)) {
-        for (const doc of parseYamlDocuments(source.text(), source.label)) collect(doc, doc.value, [], manifests, errors);
+    const before = manifests.errors.length;
+    const sources = await sourcesOf(input, cwd, manifests);
+    for (const error of manifests.errors.slice(before)) manifests.files.push(error.file);
+    for (const source of sources) {
+      manifests.files.push(source.label);
+      let text: string;
+      try {
+        text = source.text();
+      } catch (error) {
+        if (!(error instanceof InputFailure)) throw error;
+        manifests.errors.push(...error.errors);
+        continue;
       }
-    } catch (error) {
-      if (!(error instanceof InputFailure)) throw error;
-      errors.push(...error.errors);
+      const { documents, errors } = parseYamlDocumentsRecovering(text, source.label);
+      const fileErrors = [...errors];
+      for (const doc of documents) {
+        for (const warning of doc.warnings ?? []) manifests.notes.push(formatInputError(warning));
+        collect(doc, doc.value, [], manifests, fileErrors);
+      }
+      // In line order, whichever reader found them.
+      manifests.errors.push(...fileErrors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
     }
   }
-  if (errors.length > 0) throw new InputFailure(errors);
   return manifests;
 }
 
@@ -49,31 +72,53 @@ interface Source {
   text(): string;
 }
 
-async function sourcesOf(input: string, cwd: string): Promise<Source[]> {
+async function sourcesOf(input: string, cwd: string, out: Manifests): Promise<Source[]> {
   if (input === '-') {
-    const text = await readStdin();
-    return [{ label: STDIN_LABEL, text: () => text }];
+    try {
+      const text = readStdin();
+      return [{ label: STDIN_LABEL, text: () => text }];
+    } catch (error) {
+      if (!(error instanceof InputFailure)) throw error;
+      out.errors.push(...error.errors);
+      return [];
+    }
   }
-  return expandPaths([input], cwd).map((file) => {
+  const walk: WalkReport = { errors: [], notes: [] };
+  const files = expandPaths([input], cwd, walk);
+  out.errors.push(...walk.errors);
+  out.notes.push(...walk.notes.map((note) => `apparmor-sim: note: ${note}`));
+  return files.map((file) => {
     const label = displayPath(file, cwd);
     return { label, text: () => readTextFile(file, label) };
   });
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of process.stdin) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buffer.length;
-    // Stop reading rather than buffer an endless stream.
-    if (size > LIMITS.maxFileBytes) {
-      process.stdin.destroy();
-      throw new InputFailure([{ file: STDIN_LABEL, message: `input is over the ${LIMITS.maxFileBytes}-byte limit` }]);
-    }
-    chunks.push(buffer);
+/** Standard input, read synchronously up to the size limit: a directory, a closed descriptor or a device is an input error. */
+function readStdin(): string {
+  let kind: string | undefined;
+  try {
+    kind = nonRegularKind(fstatSync(0));
+  } catch (error) {
+    throw new InputFailure([{ file: STDIN_LABEL, message: `cannot read standard input: ${systemMessage(error) === 'EBADF' ? 'it is closed' : systemMessage(error)}` }]);
   }
-  return decodeText(Buffer.concat(chunks), STDIN_LABEL);
+  if (kind === 'a directory') throw new InputFailure([{ file: STDIN_LABEL, message: 'standard input is a directory, expected YAML or JSON' }]);
+  // Node opens /dev/null in place of a closed standard input (`<&-`): nothing was piped in, which is a mistake.
+  if (kind === 'a character device' && stdinPath() === '/dev/null') throw new InputFailure([{ file: STDIN_LABEL, message: 'standard input is closed or /dev/null: pipe the manifests into it (helm template ... | apparmor-sim dry-run -)' }]);
+  // A pipe, a terminal or a file are fine; a device such as /dev/zero stops at the size limit.
+  try {
+    return decodeText(readFd(0, STDIN_LABEL), STDIN_LABEL);
+  } catch (error) {
+    if (error instanceof InputFailure && error.errors[0]?.message === 'cannot read: EBADF') throw new InputFailure([{ file: STDIN_LABEL, message: 'cannot read standard input: it is not open for reading' }]);
+    throw error;
+  }
+}
+
+function stdinPath(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/fd/0');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Paths under the working directory are shown relative to it, others in full (never as ../../x). */

@@ -17,6 +17,8 @@ import type { DryRunSettings } from './dry-run.js';
 import type { PodInput } from './manifests.js';
 import { readManifests } from './manifests.js';
 import { buildNode } from './node.js';
+import { failsOn } from './fail-on.js';
+import { reportInputProblems } from './input-problems.js';
 import type { Eligibility } from './scheduling.js';
 import { eligibleNodes, unschedulableMessage } from './scheduling.js';
 
@@ -44,7 +46,8 @@ export async function runMatrix(settings: DryRunSettings): Promise<number> {
   for (const note of run.notes) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
   const format = formatFor(settings);
   const rendered: string[] = [];
-  const summary: MatrixSummary = { pods: 0, runEverywhere: 0, refused: 0, variesByNode: 0, variesByVersion: 0, unschedulable: 0, skipped: manifests.skipped, versions: run.versions, nodes: run.clusterMode ? (run.columns[0]?.nodes ?? []) : [], clusterMode: run.clusterMode, notes: run.notes };
+  const summary: MatrixSummary = { pods: 0, runEverywhere: 0, refused: 0, variesByNode: 0, variesByVersion: 0, unschedulable: 0, skipped: manifests.skipped, errors: [], versions: run.versions, nodes: run.clusterMode ? (run.columns[0]?.nodes ?? []) : [], clusterMode: run.clusterMode, notes: run.notes };
+  let failing = false;
   const out = new ChunkedWriter();
   const streaming = format.streaming;
   if (streaming) out.write(streaming.head);
@@ -62,9 +65,11 @@ export async function runMatrix(settings: DryRunSettings): Promise<number> {
     const unschedulable = outcome.cells.some((c) => c.unschedulable !== undefined);
     if (unschedulable) summary.unschedulable++;
     if (!unschedulable && !outcome.refused) summary.runEverywhere++;
+    if (outcome.cells.some((c) => c.groups.some((g) => failsOn(settings.failOn, outcome.input.pod, g.decision)))) failing = true;
     if (!streaming) rendered.push(format.pod(outcome));
     else out.write(summary.pods > 1 ? streaming.separator + format.pod(outcome) : format.pod(outcome));
   }
+  summary.errors = reportInputProblems(manifests);
   if (streaming) {
     // An empty result list is `[]`, as the non-streamed document writes it.
     if (summary.pods === 0) {
@@ -77,7 +82,8 @@ export async function runMatrix(settings: DryRunSettings): Promise<number> {
     out.write(format.document(rendered, summary));
   }
   out.flush();
-  return summary.refused > 0 ? EXIT.refusedOrFailed : EXIT.ok;
+  if (summary.errors.length > 0) return EXIT.usage;
+  return failing ? EXIT.refusedOrFailed : EXIT.ok;
 }
 
 function formatFor(settings: DryRunSettings): MatrixFormat {

@@ -1,6 +1,6 @@
 // `apparmor-sim node snapshot`: reads a node's AppArmor state and writes the node YAML `dry-run --node` takes.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -9,7 +9,7 @@ import type { LoadedProfile, RuntimeName } from '../../sim/types.js';
 import { formatMinor, parseVersion } from '../../sim/version.js';
 import type { OptionSpecs } from '../../io/args.js';
 import { EXIT, EXIT_CODES_HELP, UsageError, parseCommandLine } from '../../io/args.js';
-import { systemMessage } from '../../io/load/source.js';
+import { InputFailure, LIMITS, decodeText, readRegularFile, systemMessage } from '../../io/load/source.js';
 
 const OPTIONS = {
   root: { type: 'string' },
@@ -59,13 +59,21 @@ function runCommand(command: string, args: string[]): string | undefined {
   }
 }
 
-function readOptional(path: string): { text?: string; error?: string } {
+/**
+ * A node file, capped in size and only if it is a regular file: under --root a file may be a symlink to /dev/zero,
+ * /dev/urandom or a FIFO, which would never end or never open.
+ */
+function readOptional(path: string, maxBytes = SMALL_FILE_BYTES): { text?: string; error?: string } {
   try {
-    return { text: readFileSync(path, 'utf8') };
+    return { text: decodeText(readRegularFile(path, path, maxBytes), path) };
   } catch (error) {
+    if (error instanceof InputFailure) return { error: (error.errors[0]?.message ?? 'unreadable').replace(/^cannot read: /, '').replace(/; name a file, or pipe .*$/, '') };
     return { error: systemMessage(error) };
   }
 }
+
+/** Version files, hostname, the enabled flag: a few bytes each. */
+const SMALL_FILE_BYTES = 64 * 1024;
 
 /** Reads the node facts under `root` ('/' for this host); never throws for a missing file, it notes it. */
 export function snapshotNode(options: { root?: string | undefined; name?: string | undefined; run?: Run | undefined }): SnapshotResult {
@@ -86,7 +94,7 @@ export function snapshotNode(options: { root?: string | undefined; name?: string
   }
 
   let profiles: LoadedProfile[] = [];
-  const listed = readOptional(at(profilesPath));
+  const listed = readOptional(at(profilesPath), LIMITS.maxFileBytes);
   if (listed.text === undefined) {
     if (listed.error === 'permission denied') {
       notes.push(`${at(profilesPath)}: permission denied: run as root to list the loaded profiles; profiles left empty`);
@@ -96,8 +104,11 @@ export function snapshotNode(options: { root?: string | undefined; name?: string
     }
   } else {
     const parsed = parseKernelProfiles(listed.text);
-    for (const error of parsed.errors) notes.push(`${at(profilesPath)}:${error.line}: ${error.message} (line skipped)`);
-    notes.push(...parsed.warnings.map((w) => `${at(profilesPath)}: ${w}`));
+    // A million bad lines make a million notes: the first few and a count.
+    for (const error of parsed.errors.slice(0, LIMITS.maxReportedNotes)) notes.push(`${at(profilesPath)}:${error.line}: ${error.message} (line skipped)`);
+    if (parsed.errors.length > LIMITS.maxReportedNotes) notes.push(`${at(profilesPath)}: ${parsed.errors.length - LIMITS.maxReportedNotes} more lines skipped`);
+    notes.push(...parsed.warnings.slice(0, LIMITS.maxReportedNotes).map((w) => `${at(profilesPath)}: ${w}`));
+    if (parsed.warnings.length > LIMITS.maxReportedNotes) notes.push(`${at(profilesPath)}: ${parsed.warnings.length - LIMITS.maxReportedNotes} more warnings not shown`);
     profiles = parsed.profiles;
   }
 

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { isMap } from '../../sim/pod.js';
 import type { LoadedProfile, NodeFacts } from '../../sim/types.js';
 import { Reader, defaultRuntime, nodeProblems, readNode } from '../../io/load/facts.js';
-import { InputFailure, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
+import { InputFailure, formatInputError, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
 import { flagFailure } from '../../io/args.js';
 import type { DryRunSettings } from './dry-run.js';
 import { displayPath } from './manifests.js';
@@ -50,6 +50,8 @@ async function nodeFromFile(settings: NodeSettings, path: string, cwd: string, n
   const docs = parseYamlDocuments(readTextFile(file, label), label);
   const doc = docs[0];
   if (docs.length !== 1 || !doc) throw new InputFailure([{ file: label, message: `--node needs exactly one YAML document (a map of node facts), found ${docs.length}` }]);
+  // Repeated keys (kubectl keeps the last): said once, with their lines.
+  notes.push(...(doc.warnings ?? []).map((w) => formatInputError({ ...w, message: w.message.replace(/^warning: /, '') })));
   // readNode resolves profileFiles against the document's file, so give it the absolute path.
   const reader = new Reader({ ...doc, file });
   const node = await readNode(reader, withFlagOverrides(doc.value, settings), [], { name: 'node-1', kubeletVersion: settings.kubelet }, notes);

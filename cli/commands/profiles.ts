@@ -18,8 +18,10 @@ export type ProfileSourceKind = 'kernel-profiles' | 'aa-status' | 'profile-sourc
 // `name (mode)` per line, as /sys/kernel/security/apparmor/profiles prints.
 // Any parenthesised word: a mode this build does not know is then reported by the kernel-list reader, with its line.
 const KERNEL_LINE = /^\S.* \([a-z_]+\)$/;
-// Phrases every aa-status text report has.
-const AA_STATUS_TEXT = /apparmor module is (not )?loaded|apparmor filesystem is not mounted|profiles are loaded|profiles are in (enforce|complain) mode/i;
+// Phrases every aa-status text report has, and what it prints instead when AppArmor is absent or unreadable
+// (apparmor binutils/aa_status.c, 3.0: "apparmor not present.", "apparmor filesystem is not mounted.", "You do not
+// have enough privilege to read the profile set."; the Python aa-status before it: "apparmor module is not loaded.").
+const AA_STATUS_TEXT = /apparmor module is (not )?loaded|apparmor filesystem is not mounted|apparmor not present|you do not have enough privilege to read the profile set|profiles are loaded|profiles are in (enforce|complain) mode/i;
 
 /** Tells the formats apart by content; profile sources are the fallback, so any mistake there reports parse errors. */
 export function detectProfileSource(text: string): ProfileSourceKind {

@@ -5,7 +5,10 @@ import type { OptionSpecs } from '../../io/args.js';
 import { EXIT, EXIT_CODES_HELP, UsageError, parseChoice, parseCommandLine } from '../../io/args.js';
 import type { Scenario } from '../../io/load/scenario.js';
 import { nodeForPod } from '../../io/load/scenario.js';
-import { loadScenarios } from '../../io/load/scenarios.js';
+import { loadScenariosRecovering } from '../../io/load/scenarios.js';
+import type { InputError } from '../../io/load/source.js';
+import { InputFailure } from '../../io/load/source.js';
+import { reportInputProblems } from './input-problems.js';
 import { paletteFor } from '../output/color.js';
 import { scenariosJson } from '../output/json.js';
 import { scenariosJunit } from '../output/junit.js';
@@ -46,17 +49,23 @@ export async function runScenarios(argv: string[]): Promise<number> {
   if (paths.length === 0) throw new UsageError('scenarios run needs at least one file or directory', true);
   const output = parseChoice('--output', values.output ?? 'table', OUTPUT_FORMATS);
 
-  const scenarios = selectScenarios(await loadScenarios(paths), values.filter, paths);
+  const loaded = await loadScenariosRecovering(paths);
+  // Nothing could be read: the errors are the whole answer.
+  if (loaded.scenarios.length === 0 && loaded.errors.length > 0) throw new InputFailure(loaded.errors);
+  const scenarios = selectScenarios(loaded.scenarios, values.filter, paths);
   for (const note of new Set(scenarios.flatMap((s) => s.notes))) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
   const outcomes = scenarios.map(runScenario);
   const failed = outcomes.some((o) => o.mismatches.length > 0);
+  const errors = reportInputProblems(loaded);
+  // Input errors win: the scenarios that could be read all ran and are reported, but the run is not a pass.
+  const exit = (otherFailures: boolean) => (errors.length > 0 ? EXIT.usage : failed || otherFailures ? EXIT.refusedOrFailed : EXIT.ok);
   if (values.recordings === undefined) {
-    process.stdout.write(render(outcomes, output));
-    return failed ? EXIT.refusedOrFailed : EXIT.ok;
+    process.stdout.write(render(outcomes, output, errors));
+    return exit(false);
   }
   const recordings = await recordingsReport(values.recordings, scenarios, output);
-  process.stdout.write(output === 'json' ? recordings.json(outcomes) : render(outcomes, output) + recordings.text);
-  return failed || recordings.failed ? EXIT.refusedOrFailed : EXIT.ok;
+  process.stdout.write(output === 'json' ? recordings.json(outcomes) : render(outcomes, output, errors) + recordings.text);
+  return exit(recordings.failed);
 }
 
 export function runScenario(scenario: Scenario): ScenarioOutcome {
@@ -72,13 +81,13 @@ function selectScenarios(scenarios: Scenario[], filter: string | undefined, path
   return selected;
 }
 
-function render(outcomes: readonly ScenarioOutcome[], format: OutputFormat): string {
+function render(outcomes: readonly ScenarioOutcome[], format: OutputFormat, errors: readonly InputError[]): string {
   switch (format) {
     case 'json':
-      return scenariosJson(outcomes);
+      return scenariosJson(outcomes, errors);
     case 'junit':
-      return scenariosJunit(outcomes);
+      return scenariosJunit(outcomes, errors);
     case 'table':
-      return scenariosTable(outcomes, paletteFor(process.stdout));
+      return scenariosTable(outcomes, paletteFor(process.stdout), errors);
   }
 }

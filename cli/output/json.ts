@@ -4,6 +4,9 @@ import type { ContainerResult, Decision, Minor, Outcome, Pod, Stage, TraceEntry 
 import { formatMinor } from '../../sim/version.js';
 import type { SkippedDocument } from '../commands/manifests.js';
 import type { WorkloadRef } from '../commands/workloads.js';
+import type { InputError } from '../../io/load/source.js';
+import type { InputErrorJson } from './input-errors.js';
+import { inputErrorsJson } from './input-errors.js';
 import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
 import { suppressionJson } from '../commands/config.js';
 
@@ -53,6 +56,8 @@ export interface DryRunJson {
   k8sVersions: string[];
   /** The kubelet version simulated. */
   kubeletVersion: string;
+  /** Input errors of single files or documents (file, line, column, message); the results of the rest are complete. */
+  errors: InputErrorJson[];
 }
 
 /** Pretty-printed like JSON.stringify(body, null, 2) of a DryRunJson, assembled from per-pod pieces. */
@@ -63,7 +68,8 @@ export function dryRunJson(explain: boolean, versions: { apiserver: Minor; kubel
       const results = pods.length > 0 ? `[\n${pods.join(',\n')}\n  ]` : '[]';
       const skipped = summary.skipped.map(({ file, line, kind, name, why }) => ({ file, line, kind, name, why }));
       const simulated = `,\n  "k8sVersions": [${JSON.stringify(formatMinor(versions.apiserver))}],\n  "kubeletVersion": ${JSON.stringify(formatMinor(versions.kubelet))}`;
-      return `${DRY_RUN_JSON_HEAD}${results},\n  "skipped": ${JSON.stringify(skipped, null, 2).replace(NEWLINES, '\n  ')}${simulated}\n}\n`;
+      const errors = JSON.stringify(inputErrorsJson(summary.errors), null, 2).replace(NEWLINES, '\n  ');
+      return `${DRY_RUN_JSON_HEAD}${results},\n  "skipped": ${JSON.stringify(skipped, null, 2).replace(NEWLINES, '\n  ')}${simulated},\n  "errors": ${errors}\n}\n`;
     },
   };
 }
@@ -128,16 +134,18 @@ export interface ScenariosJson {
   passed: number;
   failed: number;
   results: ScenarioResultJson[];
+  /** Scenario files or entries that could not be read; the others ran. */
+  errors: InputErrorJson[];
 }
 
-export function scenariosJson(outcomes: readonly ScenarioOutcome[]): string {
-  return `${JSON.stringify(scenariosJsonBody(outcomes), null, 2)}\n`;
+export function scenariosJson(outcomes: readonly ScenarioOutcome[], errors: readonly InputError[] = []): string {
+  return `${JSON.stringify(scenariosJsonBody(outcomes, errors), null, 2)}\n`;
 }
 
-export function scenariosJsonBody(outcomes: readonly ScenarioOutcome[]): ScenariosJson {
+export function scenariosJsonBody(outcomes: readonly ScenarioOutcome[], errors: readonly InputError[] = []): ScenariosJson {
   const results = outcomes.map(scenarioResultJson);
   const passed = results.filter((r) => r.passed).length;
-  return { schemaVersion: JSON_SCHEMA_VERSION, total: results.length, passed, failed: results.length - passed, results };
+  return { schemaVersion: JSON_SCHEMA_VERSION, total: results.length, passed, failed: results.length - passed, results, errors: inputErrorsJson(errors) };
 }
 
 function scenarioResultJson(outcome: ScenarioOutcome): ScenarioResultJson {

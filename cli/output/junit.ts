@@ -3,6 +3,8 @@ import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
 import { containerLabel, containerSummary, podLabel, refused } from './report.js';
 import { escapeXml, junitDocument } from '../../io/junit.js';
 import { suppressionText } from './table.js';
+import type { InputError } from '../../io/load/source.js';
+import { junitErrorCases } from './input-errors.js';
 
 interface TestCase {
   name: string;
@@ -15,7 +17,7 @@ interface TestCase {
 
 export const dryRunJunit: DryRunFormat = {
   pod: (result) => testCaseXml(podTestCase(result)),
-  document: (pods, summary) => junitDocument('apparmor-sim dry-run', pods, summary.refused, { skipped: summary.suppressed ?? 0 }),
+  document: (pods, summary) => junitDocument('apparmor-sim dry-run', [...pods, ...junitErrorCases(summary.errors)], summary.refused, { skipped: summary.suppressed ?? 0, errors: summary.errors.length }),
 };
 
 function podTestCase(result: PodOutcome): TestCase {
@@ -31,7 +33,7 @@ function podTestCase(result: PodOutcome): TestCase {
   };
 }
 
-export function scenariosJunit(outcomes: readonly ScenarioOutcome[]): string {
+export function scenariosJunit(outcomes: readonly ScenarioOutcome[], errors: readonly InputError[] = []): string {
   const cases = outcomes.map(({ name, file, line, decision, mismatches }): TestCase => ({
     name,
     classname: `${file}:${line}`,
@@ -40,7 +42,7 @@ export function scenariosJunit(outcomes: readonly ScenarioOutcome[]): string {
       : undefined,
     output: `${decision.outcome} at ${decision.stage}${decision.message ? `: ${decision.message}` : ''}`,
   }));
-  return junitDocument('apparmor-sim scenarios', cases.map(testCaseXml), cases.filter((c) => c.failure).length);
+  return junitDocument('apparmor-sim scenarios', [...cases.map(testCaseXml), ...junitErrorCases(errors)], cases.filter((c) => c.failure).length, { errors: errors.length });
 }
 
 function testCaseXml(c: TestCase): string {

@@ -12,7 +12,9 @@ import type { PodResultJson } from './json.js';
 import { DRY_RUN_JSON_HEAD, podResultJson } from './json.js';
 import { escapeXml, junitDocument } from '../../io/junit.js';
 import { containerLabel, containerSummary, podLabel, refused } from './report.js';
-import { decisionDetails, indentContinuation, suppressionText } from './table.js';
+import { decisionDetails, errorCount, indentContinuation, skippedLines, suppressionText } from './table.js';
+import type { InputError } from '../../io/load/source.js';
+import { inputErrorsJson, junitErrorCases, tableErrorLine, terminalSafe as safe } from './input-errors.js';
 
 export interface MatrixGroup {
   /** The eligible nodes on which the pod gets this decision, in node order. */
@@ -54,6 +56,8 @@ export interface MatrixSummary {
   variesByVersion: number;
   unschedulable: number;
   skipped: readonly SkippedDocument[];
+  /** Input errors of single files or documents; known when the pods are done. */
+  errors: readonly InputError[];
   versions: readonly Minor[];
   /** The nodes of the first version, in --cluster mode; empty otherwise. */
   nodes: readonly ClusterNode[];
@@ -104,12 +108,12 @@ export function matrixTable(explain: boolean, colors: Palette): MatrixFormat {
       const versions = outcome.cells.map((c) => c.version);
       const byNode = versions.length === 1 && outcome.cells[0] !== undefined && isClusterCell(outcome);
       columns ??= byNode ? nodeColumns(outcome) : versions.map(formatMinor);
-      rows.push({ label: `${outcome.input.file}:${outcome.input.line}  ${podLabel({ ...outcome, workload: outcome.input.workload })}`, cells: byNode ? nodeCells(outcome, columns) : outcome.cells.map(cellText), flags: flags(outcome) });
+      rows.push({ label: safe(`${outcome.input.file}:${outcome.input.line}  ${podLabel({ ...outcome, workload: outcome.input.workload })}`), cells: byNode ? nodeCells(outcome, columns) : outcome.cells.map(cellText), flags: flags(outcome) });
       return detailLines(outcome, explain, colors);
     },
     document(pods, summary) {
       const lines: string[] = [];
-      const header = columns ?? (summary.clusterMode && summary.versions.length === 1 ? summary.nodes.map((n) => n.name) : summary.versions.map(formatMinor));
+      const header = (columns ?? (summary.clusterMode && summary.versions.length === 1 ? summary.nodes.map((n) => n.name) : summary.versions.map(formatMinor))).map(safe);
       const labelWidth = Math.max(3, ...rows.map((r) => r.label.length));
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r.cells[i] ?? '').length)));
       const kind = summary.clusterMode && summary.versions.length === 1 ? `nodes (Kubernetes ${formatMinor(summary.versions[0] ?? 0)})` : 'Kubernetes versions';
@@ -121,11 +125,9 @@ export function matrixTable(explain: boolean, colors: Palette): MatrixFormat {
       }
       if (pods.length > 0) lines.push('');
       lines.push(...pods);
-      for (const s of summary.skipped) {
-        const what = [s.kind, s.name].filter(Boolean).join('/');
-        lines.push(colors.dim(`${s.file}:${s.line}  skipped ${what ? `${what}: ` : ''}${s.why}`));
-      }
-      lines.push(summaryLine(summary));
+      lines.push(...summary.errors.map((e) => colors.bad(tableErrorLine(e))));
+      lines.push(...skippedLines(summary.skipped, colors));
+      lines.push(summaryLine(summary) + errorCount(summary.errors.length));
       return `${lines.join('\n')}\n`;
     },
   };
@@ -163,7 +165,7 @@ function paintCell(padded: string, raw: string, colors: Palette): string {
 
 /** Distinct decisions of a pod, each with where (versions, nodes) it happens. */
 function detailLines(outcome: MatrixOutcome, explain: boolean, colors: Palette): string {
-  const lines = [`${outcome.input.file}:${outcome.input.line}  ${podLabel({ ...outcome, workload: outcome.input.workload })}`];
+  const lines = [safe(`${outcome.input.file}:${outcome.input.line}  ${podLabel({ ...outcome, workload: outcome.input.workload })}`)];
   const distinct = new Map<string, { decision: Decision; where: { version: Minor; nodes: string[] }[] }>();
   for (const cell of outcome.cells) {
     for (const group of cell.groups) {
@@ -176,8 +178,8 @@ function detailLines(outcome: MatrixOutcome, explain: boolean, colors: Palette):
   const clusterish = isClusterCell(outcome);
   for (const { decision, where } of distinct.values()) {
     const outcomeText = refused(decision) ? colors.bad(decision.outcome) : colors.good(decision.outcome);
-    const fields = [`${INDENT}${whereText(where, outcome, clusterish)}: ${outcomeText}`, decision.stage];
-    if (decision.reason) fields.push(decision.reason);
+    const fields = [`${INDENT}${safe(whereText(where, outcome, clusterish))}: ${outcomeText}`, decision.stage];
+    if (decision.reason) fields.push(safe(decision.reason));
     if (decision.message) fields.push(indentContinuation(decision.message));
     lines.push(fields.join('  '));
     const details: string[] = [];
@@ -186,11 +188,11 @@ function detailLines(outcome: MatrixOutcome, explain: boolean, colors: Palette):
   }
   const unschedulable = outcome.cells.find((c) => c.unschedulable !== undefined);
   if (unschedulable?.unschedulable !== undefined) {
-    lines.push(colors.warn(`${INDENT}unschedulable: ${unschedulable.unschedulable} (a scheduling result, not an AppArmor outcome)`));
+    lines.push(colors.warn(`${INDENT}unschedulable: ${safe(unschedulable.unschedulable)} (a scheduling result, not an AppArmor outcome)`));
   } else if (outcome.ineligible.length > 0) {
     const byWhy = new Map<string, string[]>();
     for (const { node, why } of outcome.ineligible) byWhy.set(why, [...(byWhy.get(why) ?? []), node]);
-    for (const [why, nodes] of byWhy) lines.push(colors.dim(`${INDENT}not scheduled to ${nodes.join(', ')}: ${why}`));
+    for (const [why, nodes] of byWhy) lines.push(colors.dim(safe(`${INDENT}not scheduled to ${nodes.join(', ')}: ${why}`)));
   }
   return lines.join('\n');
 }
@@ -295,7 +297,7 @@ function jsonTail(summary: MatrixSummary): string {
         labels: n.labels,
         taints: n.taints,
       }));
-      return `,\n  "skipped": ${indent(skipped)},\n  "k8sVersions": ${indent(summary.versions.map(formatMinor))},\n  "nodes": ${indent(nodes)},\n  "notes": ${indent(summary.notes)}\n}\n`;
+      return `,\n  "skipped": ${indent(skipped)},\n  "errors": ${indent(inputErrorsJson(summary.errors))},\n  "k8sVersions": ${indent(summary.versions.map(formatMinor))},\n  "nodes": ${indent(nodes)},\n  "notes": ${indent(summary.notes)}\n}\n`;
 }
 
 // ---- JUnit ----
@@ -323,8 +325,9 @@ export const matrixJunit: MatrixFormat = {
       })
       .join('');
   },
-  document(pods) {
+  document(pods, summary) {
     const count = (pattern: RegExp) => pods.reduce((n, p) => n + (p.match(pattern)?.length ?? 0), 0);
-    return junitDocument('apparmor-sim dry-run', pods, count(/<failure /g), { tests: count(/<testcase /g), skipped: count(/<skipped /g) });
+    const errors = junitErrorCases(summary.errors);
+    return junitDocument('apparmor-sim dry-run', [...pods, ...errors], count(/<failure /g), { tests: count(/<testcase /g) + errors.length, skipped: count(/<skipped /g), errors: errors.length });
   },
 };

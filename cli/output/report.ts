@@ -1,6 +1,7 @@
 // What the commands hand to the output formats.
 import type { Mismatch } from '../../sim/expect.js';
 import type { ContainerResult, Decision } from '../../sim/types.js';
+import type { InputError } from '../../io/load/source.js';
 import type { SkippedDocument } from '../commands/manifests.js';
 import type { WorkloadRef } from '../commands/workloads.js';
 import type { Suppression } from '../../io/load/config.js';
@@ -29,6 +30,10 @@ export interface DryRunSummary {
   /** Refused pods whose refusal the config file suppresses. */
   suppressed?: number;
   skipped: readonly SkippedDocument[];
+  /** Input errors of single files or documents; the other documents' results are all there. */
+  errors: readonly InputError[];
+  /** Input labels in the order read (to print errors in place); errors go last when a file is not listed. */
+  files?: readonly string[] | undefined;
 }
 
 /**

@@ -9,6 +9,7 @@ import { formatVersionRanges } from '../commands/versions.js';
 import type { MatrixFormat, MatrixOutcome } from './matrix.js';
 import { podLabel } from './report.js';
 import type { Suppression } from '../../io/load/config.js';
+import type { InputError } from '../../io/load/source.js';
 
 const HELP_URI = 'https://kubernetes.io/docs/tutorials/security/apparmor/';
 
@@ -34,6 +35,7 @@ export const SARIF_RULES: readonly SarifRule[] = [
   rule('apparmor/blocked', 'PodBlocked', 'The kubelet blocks the pod (AppArmor).', 'Kubelet admission refuses the pod: AppArmor is off on the node, the runtime cannot apply profiles, or the profile is not loaded. The pod stays Pending with reason AppArmor.', 'Load the profile on every node the pod can be scheduled to (apparmor_parser -r), or schedule the pod only to nodes that have it (nodeSelector or node affinity).'),
   rule('apparmor/rejected', 'PodRejected', 'The kubelet rejects the pod.', 'The kubelet rejects the pod at admission (Failed, reason from the kubelet) because of its AppArmor request.', 'Use a profile the node can apply, or a kubelet version that supports the request.'),
   rule('apparmor/create-container-error', 'CreateContainerError', 'The runtime cannot create the container (CreateContainerError).', 'The container runtime fails to apply the AppArmor profile, typically because the profile is not loaded on the node; the container stays Waiting.', 'Load the profile on the node before the pod starts (e.g. with a DaemonSet or the security-profiles-operator), or request runtime/default.'),
+  rule('apparmor/input-error', 'InputError', 'A file or document could not be read.', 'The YAML or JSON is malformed, crosses an input limit, or is not a valid Pod or workload; the other documents were still simulated.', 'Fix the document at the reported line; the message says what is wrong.'),
   rule('apparmor/api-warning', 'ApiWarning', 'The API server warns about the pod.', 'A Warning header returned with the create, e.g. deprecated AppArmor annotations.', 'Follow the warning: from 1.30 use securityContext.appArmorProfile instead of the beta annotations.', 'warning'),
 ];
 
@@ -87,10 +89,26 @@ interface SarifSuppression {
   location: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } };
 }
 
-function artifactUri(file: string): string {
+/** encodeURI leaves `#` and `?`, which would start a fragment or a query: a file named `a#b.yaml` must stay one path. */
+export function artifactUri(file: string): string {
   if (file === '<stdin>') return 'stdin';
-  if (file.startsWith('/')) return `file://${encodeURI(file)}`;
-  return encodeURI(file.split('\\').join('/'));
+  const encode = (path: string) => encodeURI(path).replace(/[#?]/g, (ch) => (ch === '#' ? '%23' : '%3F'));
+  if (file.startsWith('/')) return `file://${encode(file)}`;
+  return encode(file.split('\\').join('/'));
+}
+
+function inputErrorResult(error: InputError): SarifResult {
+  const ruleIndex = SARIF_RULES.findIndex((r) => r.id === 'apparmor/input-error');
+  const region = error.line !== undefined ? { region: { startLine: error.line, ...(error.column !== undefined ? { startColumn: error.column } : {}) } } : {};
+  return {
+    ruleId: 'apparmor/input-error',
+    ruleIndex,
+    level: 'error',
+    message: { text: error.message },
+    locations: error.file === 'apparmor-sim' ? [] : [{ physicalLocation: { artifactLocation: { uri: artifactUri(error.file) }, ...region } }],
+    partialFingerprints: { 'apparmorSim/v1': `apparmor/input-error:${error.file}:${hash(error.message)}` },
+    properties: {},
+  };
 }
 
 function resultsOf(outcome: MatrixOutcome): SarifResult[] {
@@ -167,8 +185,9 @@ function hash(text: string): string {
 
 export const matrixSarif: MatrixFormat = {
   pod: (outcome) => resultsOf(outcome).map((r) => JSON.stringify(r)).join('\n'),
-  document(pods) {
+  document(pods, summary) {
     const results = pods.filter((p) => p !== '').flatMap((p) => p.split('\n').map((line) => JSON.parse(line) as SarifResult));
+    results.push(...summary.errors.map(inputErrorResult));
     const log = {
       $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
       version: '2.1.0',

@@ -2,33 +2,72 @@
 import type { Decision } from '../../sim/types.js';
 import type { Suppression } from '../../io/load/config.js';
 import type { Palette } from './color.js';
-import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
+import type { InputError } from '../../io/load/source.js';
+import type { DryRunFormat, DryRunSummary, PodOutcome, ScenarioOutcome } from './report.js';
 import { containerLabel, containerSummary, podLabel, refused } from './report.js';
+import { tableErrorLine, terminalSafe as safe } from './input-errors.js';
 
 const INDENT = '    ';
 
 export function dryRunTable(explain: boolean, colors: Palette): DryRunFormat {
+  const places: { file: string; line: number }[] = [];
   return {
-    pod: (result) => podLines(result, explain, colors),
+    pod: (result) => {
+      places.push({ file: result.file, line: result.line });
+      return podLines(result, explain, colors);
+    },
     document(pods, summary) {
-      const lines = [...pods];
-      for (const s of summary.skipped) {
-        const what = [s.kind, s.name].filter(Boolean).join('/');
-        lines.push(colors.dim(`${s.file}:${s.line}  skipped ${what ? `${what}: ` : ''}${s.why}`));
-      }
+      const lines = inPlace(pods, places, summary.errors, summary.files ?? [], (e) => colors.bad(tableErrorLine(e)));
+      lines.push(...skippedLines(summary.skipped, colors));
       const suppressed = summary.suppressed ?? 0;
-      lines.push(`${summary.pods} pod${summary.pods === 1 ? '' : 's'}: ${summary.pods - summary.refused - suppressed} run, ${summary.refused} refused${suppressed > 0 ? `, ${suppressed} suppressed` : ''}; ${summary.skipped.length} skipped`);
+      lines.push(`${summary.pods} pod${summary.pods === 1 ? '' : 's'}: ${summary.pods - summary.refused - suppressed} run, ${summary.refused} refused${suppressed > 0 ? `, ${suppressed} suppressed` : ''}; ${summary.skipped.length} skipped${errorCount(summary.errors.length)}`);
       return `${lines.join('\n')}\n`;
     },
   };
+}
+
+/**
+ * The rendered pods with each input error placed where its document is: files in the order read, then lines. Both
+ * lists are already in that order, so this is a merge.
+ */
+function inPlace(pods: readonly string[], places: readonly { file: string; line: number }[], errors: readonly InputError[], files: readonly string[], render: (error: InputError) => string): string[] {
+  const order = new Map<string, number>();
+  for (const file of files) if (!order.has(file)) order.set(file, order.size);
+  const key = (file: string, line: number | undefined): [number, number] => [order.get(file) ?? Number.MAX_SAFE_INTEGER, line ?? 0];
+  const before = (a: [number, number], b: [number, number]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+  const lines: string[] = [];
+  let e = 0;
+  pods.forEach((pod, i) => {
+    const place = places[i];
+    const at = place ? key(place.file, place.line) : ([Number.MAX_SAFE_INTEGER, 0] as [number, number]);
+    for (let error = errors[e]; error !== undefined && before(key(error.file, error.line), at); error = errors[++e]) lines.push(render(error));
+    lines.push(pod);
+  });
+  for (; e < errors.length; e++) {
+    const error = errors[e];
+    if (error) lines.push(render(error));
+  }
+  return lines;
+}
+
+export function skippedLines(skipped: DryRunSummary['skipped'], colors: Palette): string[] {
+  return skipped.map((s) => {
+    const what = [s.kind, s.name].filter(Boolean).join('/');
+    return colors.dim(safe(`${s.file}:${s.line}  skipped ${what ? `${what}: ` : ''}${s.why}`));
+  });
+}
+
+/** `; 2 input errors` after a summary, when there were any. */
+export function errorCount(count: number): string {
+  return count > 0 ? `; ${count} input error${count === 1 ? '' : 's'}` : '';
 }
 
 function podLines(result: PodOutcome, explain: boolean, colors: Palette): string {
   const lines: string[] = [];
   const { decision } = result;
   const outcome = refused(decision) ? colors.bad(decision.outcome) : colors.good(decision.outcome);
-  const fields = [`${result.file}:${result.line}`, podLabel(result), outcome, decision.stage];
-  if (decision.reason) fields.push(decision.reason);
+  const fields = [safe(`${result.file}:${result.line}`), safe(podLabel(result)), outcome, decision.stage];
+  if (decision.reason) fields.push(safe(decision.reason));
   if (decision.message) fields.push(indentContinuation(decision.message));
   lines.push(fields.join('  '));
   if (result.suppressed) lines.push(colors.dim(`${INDENT}${suppressionText(result.suppressed)}`));
@@ -37,7 +76,7 @@ function podLines(result: PodOutcome, explain: boolean, colors: Palette): string
 }
 
 export function decisionDetails(decision: Decision, explain: boolean, colors: Palette, lines: string[]): void {
-  for (const c of decision.containers) lines.push(`${INDENT}${containerLabel(c)}: ${containerSummary(c)}`);
+  for (const c of decision.containers) lines.push(`${INDENT}${safe(containerLabel(c))}: ${safe(containerSummary(c))}`);
   for (const w of decision.warnings) lines.push(colors.warn(`${INDENT}warning: ${indentContinuation(w)}`));
   if (!explain) return;
   for (const t of decision.trace) lines.push(colors.dim(`${INDENT}trace: ${t.verdict.padEnd(6)} ${t.check} (${t.component}): ${indentContinuation(t.detail)}`));
@@ -45,26 +84,30 @@ export function decisionDetails(decision: Decision, explain: boolean, colors: Pa
 
 /** `suppressed: <reason> (.apparmor-sim.yaml:12, until 2026-12-31)` */
 export function suppressionText(s: Suppression): string {
-  return `suppressed: ${s.reason} (${s.at}${s.expires !== undefined ? `, until ${s.expires}` : ''})`;
+  return safe(`suppressed: ${s.reason} (${s.at}${s.expires !== undefined ? `, until ${s.expires}` : ''})`);
 }
 
-/** Keeps multi-line messages (API errors list several fields) under their entry. */
+/**
+ * Messages and warnings quote the input (names, annotation values), so their control characters are escaped: a
+ * hostile manifest must not rewrite the terminal or fake a line.
+ */
 export function indentContinuation(text: string): string {
-  return text.includes('\n') ? text.replace(/\n/g, `\n${INDENT}${INDENT}`) : text;
+  return safe(text);
 }
 
-export function scenariosTable(outcomes: readonly ScenarioOutcome[], colors: Palette): string {
+export function scenariosTable(outcomes: readonly ScenarioOutcome[], colors: Palette, errors: readonly InputError[] = []): string {
   const lines: string[] = [];
   let failed = 0;
   for (const outcome of outcomes) {
     const passed = outcome.mismatches.length === 0;
     if (!passed) failed++;
-    lines.push(`${passed ? colors.good('PASS') : colors.bad('FAIL')} ${outcome.name} ${outcome.file}:${outcome.line}`);
+    lines.push(`${passed ? colors.good('PASS') : colors.bad('FAIL')} ${safe(outcome.name)} ${safe(outcome.file)}:${outcome.line}`);
     for (const m of outcome.mismatches) {
-      lines.push(`${INDENT}${m.field}: expected ${JSON.stringify(m.expected)}`);
-      lines.push(`${INDENT}${' '.repeat(m.field.length)}  actual   ${JSON.stringify(m.actual)}`);
+      lines.push(`${INDENT}${m.field}: expected ${safe(JSON.stringify(m.expected))}`);
+      lines.push(`${INDENT}${' '.repeat(m.field.length)}  actual   ${safe(JSON.stringify(m.actual))}`);
     }
   }
-  lines.push(`${outcomes.length - failed} passed, ${failed} failed`);
+  lines.push(...errors.map((e) => colors.bad(tableErrorLine(e))));
+  lines.push(`${outcomes.length - failed} passed, ${failed} failed${errorCount(errors.length)}`);
   return `${lines.join('\n')}\n`;
 }

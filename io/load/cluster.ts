@@ -6,7 +6,7 @@ import type { FeatureGates, Minor, NodeFacts, RuntimeName } from '../../sim/type
 import { formatMinor, parseVersion } from '../../sim/version.js';
 import { Reader, defaultRuntime, readNode } from './facts.js';
 import type { YamlDocument } from './source.js';
-import { displayLabel, InputFailure, parseYamlDocuments, readTextFile } from './source.js';
+import { displayLabel, formatInputError, InputFailure, parseYamlDocuments, readTextFile } from './source.js';
 
 /** A node taint (the same shape as cli/commands/scheduling.ts Taint). */
 export interface Taint {
@@ -50,8 +50,10 @@ export async function loadCluster(path: string, cwd = process.cwd()): Promise<Lo
   const doc = docs[0];
   if (docs.length !== 1 || !doc) throw new InputFailure([{ file: label, message: `--cluster needs exactly one YAML or JSON document, found ${docs.length}` }]);
   const kind = isMap(doc.value) ? doc.value['kind'] : undefined;
-  if (kind === 'NodeList' || kind === 'List' || kind === 'Node') return fromNodeList({ ...doc, file }, label);
-  return fromClusterFile({ ...doc, file }, label);
+  const loaded = kind === 'NodeList' || kind === 'List' || kind === 'Node' ? await fromNodeList({ ...doc, file }, label) : await fromClusterFile({ ...doc, file }, label);
+  // Repeated keys (kubectl keeps the last): said once, with their lines.
+  loaded.notes.unshift(...(doc.warnings ?? []).map((w) => formatInputError({ ...w, message: w.message.replace(/^warning: /, '') })));
+  return loaded;
 }
 
 function relabel(errors: Reader['errors'], file: string, label: string): InputFailure {

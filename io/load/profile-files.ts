@@ -47,7 +47,8 @@ export function findApparmorParser(pathEnv = process.env['PATH'] ?? ''): string 
 
 export async function loadProfileFiles(paths: readonly string[], options: ProfileFilesOptions = {}): Promise<ProfileFilesResult> {
   const errors: ProfileFileError[] = [];
-  const files = paths.flatMap((path) => expandProfilePath(path, errors));
+  const passedOver: string[] = [];
+  const files = paths.flatMap((path) => expandProfilePath(path, errors, passedOver));
   if (errors.length > 0) return { errors };
   const parser = options.parser === undefined ? findApparmorParser() : options.parser ?? undefined;
   const profiles = new Map<string, LoadedProfile>();
@@ -84,14 +85,19 @@ export async function loadProfileFiles(paths: readonly string[], options: Profil
   return {
     profiles: [...profiles.values()],
     validatedBy: parser ? 'apparmor_parser' : 'built-in reader',
-    warnings: parser ? [] : [PARSER_MISSING_WARNING],
+    warnings: [...(parser ? [] : [PARSER_MISSING_WARNING]), ...passedOver],
   };
 }
 
-function expandProfilePath(path: string, errors: ProfileFileError[]): string[] {
+function expandProfilePath(path: string, errors: ProfileFileError[], passedOver: string[]): string[] {
   try {
     if (!statSync(path).isDirectory()) return [path];
-    const entries = readdirSync(path, { withFileTypes: true })
+    const all = readdirSync(path, { withFileTypes: true });
+    // A FIFO would block apparmor_parser and the reader; a device never ends.
+    for (const entry of all) {
+      if ((entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice()) && !skipped(entry.name)) passedOver.push(`${join(path, entry.name)}: skipped, not a regular file`);
+    }
+    const entries = all
       .filter((entry) => entry.isFile() && !skipped(entry.name))
       .map((entry) => join(path, entry.name))
       .sort();

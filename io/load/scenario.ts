@@ -4,7 +4,7 @@ import { isMap, readPod } from '../../sim/pod.js';
 import type { ClusterFacts, NodeFacts, Outcome, Pod, Stage } from '../../sim/types.js';
 import { readCluster, readNode, Reader } from './facts.js';
 import type { InputError, YamlDocument } from './source.js';
-import { displayLabel, InputFailure, parseYamlDocuments, readTextFile } from './source.js';
+import { displayLabel, formatInputError, InputFailure, parseYamlDocuments, parseYamlDocumentsRecovering, readTextFile } from './source.js';
 
 export interface Scenario {
   name: string;
@@ -27,17 +27,32 @@ const OUTCOMES: readonly Outcome[] = ['Run', 'Forbidden', 'Blocked', 'Rejected',
 const STAGES: readonly Stage[] = ['apiserver', 'admission', 'kubelet', 'runtime'];
 
 export async function loadScenarioFile(file: string, cwd = process.cwd()): Promise<Scenario[]> {
+  const { scenarios, errors } = await loadScenarioFileRecovering(file, cwd);
+  if (errors.length > 0) throw new InputFailure(errors);
+  return scenarios;
+}
+
+/** Pod manifests read for `podFile:`, by absolute path: entries that share one file read and keep it once. */
+export type PodFileCache = Map<string, { docs: YamlDocument[] } | { error: InputFailure; reported: boolean }>;
+
+/**
+ * The scenarios of a file that read cleanly, and the errors of those that do not: a wrong entry costs only itself.
+ * Warnings (repeated keys) are returned as notes.
+ */
+export async function loadScenarioFileRecovering(file: string, cwd = process.cwd(), podFiles: PodFileCache = new Map()): Promise<{ scenarios: Scenario[]; errors: InputError[]; notes: string[] }> {
   const label = displayLabel(resolve(cwd, file), cwd);
   const text = readTextFile(file, label);
-  const docs = parseYamlDocuments(text, label);
+  const parsed = parseYamlDocumentsRecovering(text, label);
+  const docs = parsed.documents;
+  const notes = docs.flatMap((doc) => (doc.warnings ?? []).map(formatInputError));
   const scenarios: Scenario[] = [];
-  const errors: InputError[] = [];
+  const errors: InputError[] = [...parsed.errors];
   for (const doc of docs) {
     // A document may hold one scenario or a list of them.
     const entries = Array.isArray(doc.value) ? doc.value.map((value, index) => ({ value, path: [index] })) : [{ value: doc.value, path: [] as (string | number)[] }];
     for (const entry of entries) {
       try {
-        scenarios.push(await readScenario(doc, entry.value, entry.path, resolve(cwd, file)));
+        scenarios.push(await readScenario(doc, entry.value, entry.path, resolve(cwd, file), cwd, podFiles));
       } catch (error) {
         if (error instanceof InputFailure) errors.push(...error.errors);
         else throw error;
@@ -50,11 +65,11 @@ export async function loadScenarioFile(file: string, cwd = process.cwd()): Promi
     if (first) errors.push({ file: label, line: scenario.line, message: `duplicate scenario name ${JSON.stringify(scenario.name)} (first at line ${first.line})` });
     else seen.set(scenario.name, scenario);
   }
-  if (errors.length > 0) throw new InputFailure(errors);
-  return scenarios;
+  const duplicates = new Set(errors.filter((e) => e.message.startsWith('duplicate scenario name')).map((e) => e.line));
+  return { scenarios: scenarios.filter((s) => !duplicates.has(s.line) || seen.get(s.name) === s), errors: errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)), notes };
 }
 
-async function readScenario(doc: YamlDocument, value: unknown, base: (string | number)[], absoluteFile: string): Promise<Scenario> {
+async function readScenario(doc: YamlDocument, value: unknown, base: (string | number)[], absoluteFile: string, cwd: string, podFiles: PodFileCache): Promise<Scenario> {
   const reader = new Reader(doc);
   const map = reader.map(value, base, true);
   if (!map) throw new InputFailure(reader.errors);
@@ -72,11 +87,32 @@ async function readScenario(doc: YamlDocument, value: unknown, base: (string | n
     const podFile = reader.string(map['podFile'], [...base, 'podFile'], true);
     if (podFile) {
       const path = resolve(dirname(absoluteFile), podFile);
-      const podDocs = parseYamlDocuments(readTextFile(path, podFile), podFile);
-      if (podDocs.length !== 1 || !podDocs[0]) reader.error([...base, 'podFile'], `${podFile} must hold exactly one Pod manifest, found ${podDocs.length} documents`);
+      const podLabel = displayLabel(path, cwd);
+      let cached = podFiles.get(path);
+      if (!cached) {
+        try {
+          cached = { docs: parseYamlDocuments(readTextFile(path, podLabel), podLabel) };
+        } catch (error) {
+          if (!(error instanceof InputFailure)) throw error;
+          cached = { error, reported: false };
+        }
+        podFiles.set(path, cached);
+      }
+      if ('error' in cached) {
+        // The pod file's own errors, and the scenario line that names it.
+        const missing = cached.error.errors.length === 1 && cached.error.errors[0]?.line === undefined;
+        if (missing) reader.error([...base, 'podFile'], `${podFile}${podLabel === podFile ? '' : ` (${podLabel})`}: ${cached.error.errors[0]?.message ?? ''}`);
+        else {
+          // Reported once, however many scenarios share the file.
+          if (!cached.reported) reader.errors.push(...cached.error.errors);
+          cached.reported = true;
+          reader.error([...base, 'podFile'], `${podLabel} has errors (reported at its lines)`);
+        }
+      } else if (cached.docs.length !== 1 || !cached.docs[0]) reader.error([...base, 'podFile'], `${podFile} must hold exactly one Pod manifest, found ${cached.docs.length} documents`);
       else {
-        podDoc = podDocs[0];
-        manifest = podDoc.value;
+        const [only] = cached.docs;
+        podDoc = only;
+        manifest = only.value;
         podBase = [];
       }
     }

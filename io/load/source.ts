@@ -1,6 +1,6 @@
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { Composer, CST, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node as YamlNode } from 'yaml';
+import { Composer, CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node as YamlNode, type YAMLMap } from 'yaml';
 
 /** A problem with user input: reported as `file:line:column: message`, exit code 2. */
 export interface InputError {
@@ -52,6 +52,11 @@ export const LIMITS = {
   maxDocuments: 100_000,
   /** YAML tokens (scalars, indicators, brackets, anchors, tags) per file; the 10,000-pod benchmark file has 0.63 million. */
   maxTokens: 1_000_000,
+  /**
+   * Lines per file, blank and comment lines included: the parser keeps a token per comment and per line break, so 31
+   * million `#` lines (62 MB) once took 5.7 GB; comments also count as tokens. The 10,000-pod benchmark file has about 0.2 million lines.
+   */
+  maxLines: 2_000_000,
   /** Longest scalar; Kubernetes caps all annotations of an object together at 256 KiB. */
   maxScalarBytes: 1024 * 1024,
   /** Double-quoted and multi-line scalar text per file, which the parser folds character by character. */
@@ -60,6 +65,8 @@ export const LIMITS = {
   maxContainersPerPod: 256,
   /** Input errors printed; the rest are counted on one line. */
   maxReportedErrors: 50,
+  /** Notes and warnings of one kind printed (e.g. skipped lines of a profile list); the rest are counted on one line. */
+  maxReportedNotes: 20,
 };
 
 export interface YamlDocument {
@@ -71,55 +78,83 @@ export interface YamlDocument {
   lineOf(path: readonly (string | number)[]): number;
   /** The source text of a scalar, e.g. "1.20" for a float the YAML parser read as 1.2. */
   sourceOf(path: readonly (string | number)[]): string | undefined;
+  /** What kubectl accepts but a person should hear about (a repeated key: the last one wins). */
+  warnings?: readonly InputError[] | undefined;
 }
 
 export function readTextFile(file: string, label = file): string {
-  let size: number;
-  try {
-    const stat = statSync(file);
-    if (stat.isDirectory()) throw new InputFailure([{ file: label, message: 'is a directory, expected a file' }]);
-    size = stat.size;
-  } catch (error) {
-    if (error instanceof InputFailure) throw error;
-    throw new InputFailure([{ file: label, message: `cannot read: ${systemMessage(error)}` }]);
-  }
-  if (size > LIMITS.maxFileBytes) {
-    throw new InputFailure([{ file: label, message: `file is ${size} bytes, over the ${LIMITS.maxFileBytes}-byte limit` }]);
-  }
-  return decodeText(readAtMost(file, label), label);
+  return decodeText(readRegularFile(file, label), label);
 }
 
 /**
- * Reads a file, stopping at the size limit: devices (/dev/zero), pipes (<(helm template ...)) and files that grow
- * while they are read report a size of 0 or less than they hold, so the stat check above is not enough.
+ * The bytes of a regular file, at most LIMITS.maxFileBytes (or `maxBytes`). Opened without blocking and checked on the
+ * open descriptor: a FIFO with no writer would block open() forever, and devices (/dev/zero, /dev/urandom) never end,
+ * so anything that is not a regular file (also behind a symlink) is refused. Regular files on /proc, /sys and
+ * securityfs report a size of 0 or 4096 whatever they hold, so the read itself stops at the limit too.
  */
-function readAtMost(file: string, label: string): Buffer {
+export function readRegularFile(file: string, label = file, maxBytes = LIMITS.maxFileBytes): Buffer {
+  if (file === '') throw new InputFailure([{ file: 'apparmor-sim', message: 'an empty path names no file' }]);
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
   } catch (error) {
     throw new InputFailure([{ file: label, message: `cannot read: ${systemMessage(error)}` }]);
   }
   try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-      let read: number;
-      try {
-        read = readSync(fd, chunk, 0, chunk.length, null);
-      } catch (error) {
-        throw new InputFailure([{ file: label, message: `cannot read: ${systemMessage(error)}` }]);
-      }
-      if (read === 0) break;
-      total += read;
-      if (total > LIMITS.maxFileBytes) throw new InputFailure([{ file: label, message: `input is over the ${LIMITS.maxFileBytes}-byte limit` }]);
-      chunks.push(read === chunk.length ? chunk : chunk.subarray(0, read));
-    }
-    return Buffer.concat(chunks, total);
+    const stat = fstatSync(fd);
+    const kind = nonRegularKind(stat);
+    if (kind !== undefined) throw new InputFailure([{ file: label, message: kind === 'a directory' ? 'is a directory, expected a file' : `not a regular file (${kind}); name a file, or pipe the data to standard input (-)` }]);
+    if (stat.size > maxBytes) throw new InputFailure([{ file: label, message: `file is ${stat.size} bytes, over the ${maxBytes}-byte limit` }]);
+    return readFd(fd, label, maxBytes);
   } finally {
     closeSync(fd);
   }
+}
+
+/** What a file is when it is not a regular file, in words; undefined for a regular file. */
+export function nonRegularKind(stat: Stats): string | undefined {
+  if (stat.isFile()) return undefined;
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  return 'not a file';
+}
+
+/** Reads an open descriptor to its end, stopping with an input error past `maxBytes`. */
+export function readFd(fd: number, label: string, maxBytes = LIMITS.maxFileBytes): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    let read: number;
+    try {
+      read = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (error) {
+      // A non-blocking descriptor with nothing to read yet (stdin from a terminal or an idle pipe): wait for data.
+      if (isErrno(error, 'EAGAIN')) {
+        waitReadable();
+        continue;
+      }
+      throw new InputFailure([{ file: label, message: `cannot read: ${systemMessage(error)}` }]);
+    }
+    if (read === 0) break;
+    total += read;
+    if (total > maxBytes) throw new InputFailure([{ file: label, message: `input is over the ${maxBytes}-byte limit` }]);
+    chunks.push(read === chunk.length ? chunk : chunk.subarray(0, read));
+  }
+  return Buffer.concat(chunks, total);
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === code;
+}
+
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+/** Synchronous readers have no poll(); a short sleep between tries keeps an idle pipe from spinning a core. */
+function waitReadable(): void {
+  Atomics.wait(SLEEP_CELL, 0, 0, 10);
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -127,15 +162,50 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 export function decodeText(buffer: Buffer, label: string): string {
   const nul = buffer.indexOf(0);
   if (nul !== -1) {
-    const line = buffer.subarray(0, nul).toString('utf8').split('\n').length;
-    throw new InputFailure([{ file: label, line, message: 'binary data (NUL byte): expected YAML text' }]);
+    throw new InputFailure([{ file: label, line: lineAtByte(buffer, nul), message: 'binary data (NUL byte): expected YAML text' }]);
   }
-  const text = buffer.toString('utf8');
-  const bad = text.indexOf('\uFFFD');
-  if (bad !== -1 && !buffer.includes(Buffer.from('\uFFFD', 'utf8'))) {
-    throw new InputFailure([{ file: label, line: text.slice(0, bad).split('\n').length, message: 'invalid UTF-8: expected YAML text' }]);
+  try {
+    return STRICT_UTF8.decode(buffer);
+  } catch {
+    // Rare: find where. A text may hold U+FFFD legitimately, so the replacement character cannot be the test.
+    const bad = firstInvalidUtf8(buffer);
+    throw new InputFailure([{ file: label, line: lineAtByte(buffer, bad), message: 'invalid UTF-8: expected YAML text' }]);
   }
-  return text;
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function lineAtByte(buffer: Buffer, offset: number): number {
+  let line = 1;
+  for (let at = buffer.indexOf(10); at !== -1 && at < offset; at = buffer.indexOf(10, at + 1)) line++;
+  return line;
+}
+
+/** Offset of the first byte that does not belong to a well-formed UTF-8 sequence (RFC 3629: no overlongs, surrogates, or code points past U+10FFFF). */
+function firstInvalidUtf8(bytes: Buffer): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] ?? 0;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let min: number;
+    if (b >= 0xc2 && b <= 0xdf) [need, min] = [1, 0x80];
+    else if (b >= 0xe0 && b <= 0xef) [need, min] = [2, 0x800];
+    else if (b >= 0xf0 && b <= 0xf4) [need, min] = [3, 0x10000];
+    else return i;
+    let code = b & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      code = (code << 6) | (c & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
+    i += need + 1;
+  }
+  return bytes.length;
 }
 
 export function systemMessage(error: unknown): string {
@@ -144,6 +214,10 @@ export function systemMessage(error: unknown): string {
     if (code === 'ENOENT') return 'no such file or directory';
     if (code === 'EACCES') return 'permission denied';
     if (code === 'EISDIR') return 'is a directory';
+    if (code === 'ENOTDIR') return 'not a directory';
+    if (code === 'ELOOP') return 'too many levels of symbolic links';
+    if (code === 'ENOSPC') return 'no space left on device';
+    if (code === 'EIO') return 'input/output error';
     return code;
   }
   return error instanceof Error ? error.message : String(error);
@@ -151,17 +225,49 @@ export function systemMessage(error: unknown): string {
 
 /** Parses every YAML document of a text, with line lookup; malformed YAML becomes InputErrors with lines. */
 export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
+  const { documents, errors } = parseYamlDocumentsRecovering(text, file);
+  if (errors.length > 0) throw new InputFailure(errors);
+  return documents;
+}
+
+/**
+ * Every document that parses, and the errors of those that do not: one bad document costs only itself. A problem with
+ * the file as a whole (a limit crossed, an unrendered Helm template) is the only error, with no documents.
+ *
+ * Documents are read as kubectl reads them: sigs.k8s.io/yaml YAMLToJSON over go-yaml v2 (yaml.go, v1.4.0, uses
+ * yaml.Unmarshal, not UnmarshalStrict), whose decoder (goyaml.v2/decode.go, mapping()) stores a repeated key again,
+ * so the last one wins, and applies `<<` merge keys (isMerge, merge()).
+ */
+export function parseYamlDocumentsRecovering(text: string, file: string): { documents: YamlDocument[]; errors: InputError[] } {
   if (text.length > LIMITS.maxFileBytes) {
-    throw new InputFailure([{ file, message: `input is ${text.length} characters, over the ${LIMITS.maxFileBytes} limit` }]);
+    return { documents: [], errors: [{ file, message: `input is ${text.length} characters, over the ${LIMITS.maxFileBytes} limit` }] };
+  }
+  // Counted before lexing, so that 60 million blank lines stop at once: the line after the last allowed line break
+  // holding anything (another break or text) is one line too many.
+  let newline = -1;
+  for (let lines = 1; lines <= LIMITS.maxLines; lines++) {
+    newline = text.indexOf('\n', newline + 1);
+    if (newline === -1) break;
+  }
+  if (newline !== -1 && newline + 1 < text.length) {
+    return { documents: [], errors: [{ file, line: LIMITS.maxLines + 1, message: `more than ${LIMITS.maxLines} lines in one file (the limit; blank and comment lines count)` }] };
+  }
+  const helm = helmTemplateLine(text);
+  if (helm !== undefined) {
+    return { documents: [], errors: [{ file, line: helm, message: 'this looks like an unrendered Helm template ({{ ... }}): render the chart first, e.g. helm template NAME CHART | apparmor-sim dry-run -' }] };
+  }
+  const jsonComment = jsonCommentLine(text);
+  if (jsonComment !== undefined) {
+    return { documents: [], errors: [{ file, line: jsonComment, message: 'invalid JSON: comments (// or /* */) are not allowed in JSON' }] };
   }
   const lineCounter = new LineCounter();
   let list: Document.Parsed[];
   try {
     list = composeWithinLimits(text, file, lineCounter);
   } catch (error) {
-    if (error instanceof InputFailure) throw error;
+    if (error instanceof InputFailure) return { documents: [], errors: error.errors };
     // The composer recurses per nesting level; absurd block nesting overflows the stack before our depth check runs.
-    throw new InputFailure([{ file, message: error instanceof RangeError ? `nesting too deep to parse (limit ${LIMITS.maxDepth} levels)` : `invalid YAML: ${firstLine(String(error))}` }]);
+    return { documents: [], errors: [{ file, message: error instanceof RangeError ? `nesting too deep to parse (limit ${LIMITS.maxDepth} levels)` : `invalid YAML: ${firstLine(String(error))}` }] };
   }
   const errors: InputError[] = [];
   const result: YamlDocument[] = [];
@@ -174,17 +280,24 @@ export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
     if (doc.errors.length > 0) continue;
     const contents = doc.contents;
     if (contents === null) continue;
-    const structureError = checkStructure(contents);
-    if (structureError !== undefined) {
-      errors.push({ file, line: lineCounter.linePos(structureError.offset).line, message: structureError.message });
+    const structure = checkStructure(contents);
+    if (structure.error !== undefined) {
+      errors.push({ file, line: lineCounter.linePos(structure.error.offset).line, message: structure.error.message });
       continue;
     }
+    const warnings = structure.duplicates.map(({ offset, key, firstOffset }): InputError => ({
+      file,
+      line: lineCounter.linePos(offset).line,
+      message: `warning: key ${JSON.stringify(key)} repeats the one at line ${lineCounter.linePos(firstOffset).line}; the last one wins, as in kubectl`,
+    }));
     let value: unknown;
     try {
+      applyMergesInPlace(structure.merging, doc);
       value = doc.toJS({ maxAliasCount: LIMITS.maxAliasCount });
     } catch (error) {
-      const range = contents.range;
-      errors.push({ file, line: range ? lineCounter.linePos(range[0]).line : undefined, message: `invalid YAML: ${firstLine(error instanceof Error ? error.message : String(error))}` });
+      const message = error instanceof Error ? error.message : String(error);
+      const offset = unresolvedAliasOffset(contents, message) ?? contents.range?.[0];
+      errors.push({ file, line: offset !== undefined ? lineCounter.linePos(offset).line : undefined, message: `invalid YAML: ${firstLine(message)}` });
       continue;
     }
     const startOffset = contents.range?.[0] ?? 0;
@@ -211,10 +324,51 @@ export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
         const node = doc.getIn(path, true);
         return isScalar(node) && typeof node.source === 'string' ? node.source : undefined;
       },
+      warnings,
     });
   }
-  if (errors.length > 0) throw new InputFailure(errors);
-  return result;
+  return { documents: result, errors };
+}
+
+// A Go template action alone on a line ({{- if ...}}, {{ end }}, {{- include ... | nindent 4 }}): no YAML document
+// starts a line with two braces, and a chart's templates/ directory is full of them.
+const TEMPLATE_ACTION_LINE = /^[ \t]*\{\{-?\s*(?:if|else|end|range|with|define|template|include|block|\/\*|\.|\$|toYaml|tpl)\b[^\n]*\}\}/m;
+
+/** The line of the first template action when the text looks like an unrendered Helm template. */
+function helmTemplateLine(text: string): number | undefined {
+  if (text.search(TEMPLATE_ACTION_LINE) === -1) return undefined;
+  return lineAt(text, text.indexOf('{{'));
+}
+
+/** JSON (a document starting with { or [) with a line comment or block comment on a line of its own. */
+function jsonCommentLine(text: string): number | undefined {
+  if (!/^\uFEFF?\s*[[{]/.test(text.slice(0, 1024))) return undefined;
+  const at = text.search(/^[ \t]*(?:\/\/|\/\*)/m);
+  return at === -1 ? undefined : lineAt(text, at);
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let at = text.indexOf('\n'); at !== -1 && at < offset; at = text.indexOf('\n', at + 1)) line++;
+  return line;
+}
+
+/** Where an alias that names no earlier anchor is (yaml reports it without a position). */
+function unresolvedAliasOffset(root: unknown, message: string): number | undefined {
+  const name = /Unresolved alias[^:]*: (.+)$/m.exec(message)?.[1]?.trim();
+  if (name === undefined) return undefined;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isAlias(node)) {
+      if (node.source === name && node.range) return node.range[0];
+    } else if (isMap(node)) {
+      for (const pair of node.items) stack.push(pair.value, pair.key);
+    } else if (isSeq(node)) {
+      for (let i = node.items.length - 1; i >= 0; i--) stack.push(node.items[i]);
+    }
+  }
+  return undefined;
 }
 
 // Lexer control characters that take no room in the source: document mode, flow error end, scalar marker.
@@ -229,7 +383,8 @@ const LAYOUT = new Set(['space', 'newline', 'comment', 'byte-order-mark', 'doc-m
  */
 function composeWithinLimits(text: string, file: string, lineCounter: LineCounter): Document.Parsed[] {
   const parser = new Parser(lineCounter.addNewLine);
-  const composer = new Composer({ uniqueKeys: false, prettyErrors: false, strict: true });
+  // merge: `<<` keys as YAML 1.1 merges, which go-yaml v2 (and so kubectl) applies.
+  const composer = new Composer({ uniqueKeys: false, prettyErrors: false, strict: true, merge: true });
   lineCounter.addNewLine(0);
   let offset = 0;
   let tokens = 0;
@@ -247,6 +402,8 @@ function composeWithinLimits(text: string, file: string, lineCounter: LineCounte
         continue;
       }
       const type = CST.tokenType(lexeme);
+      // Comment lines cost the parser a token each too (blank lines are bounded by LIMITS.maxLines, checked before).
+      if (type === 'comment' && ++tokens > LIMITS.maxTokens) fail(`more than ${LIMITS.maxTokens} YAML tokens in one file (the limit; comments count)`);
       const isScalarText = scalarFollows || type === 'double-quoted-scalar' || type === 'single-quoted-scalar';
       if (isScalarText || !LAYOUT.has(type ?? '')) {
         if (++tokens > LIMITS.maxTokens) fail(`more than ${LIMITS.maxTokens} YAML tokens in one file (the limit)`);
@@ -291,33 +448,89 @@ function keyLineOf(doc: Document.Parsed, path: readonly (string | number)[], lin
 // the square of the number of containers.
 const CONTAINER_LISTS = new Set(['string:containers', 'string:initContainers', 'string:ephemeralContainers']);
 
-/** Nesting depth, duplicate map keys and container counts, in one pass over the tree (no recursion: depth is what it checks). */
-function checkStructure(root: unknown): { offset: number; message: string } | undefined {
+interface StructureCheck {
+  /** Maps with a `<<` merge key, for applyMergesInPlace. */
+  merging: YAMLMap[];
+  error?: { offset: number; message: string } | undefined;
+  /** Repeated keys (kubectl keeps the last): where, which key, and where it was first. */
+  duplicates: { offset: number; key: string; firstOffset: number }[];
+}
+
+/**
+ * Nesting depth, collection keys, repeated map keys and container counts, in one pass over the tree (no recursion:
+ * depth is what it checks). go-yaml v2 refuses a map or list as a key ("invalid map key", decode.go mapping()).
+ */
+function checkStructure(root: unknown): StructureCheck {
+  const duplicates: StructureCheck['duplicates'] = [];
+  const merging: YAMLMap[] = [];
   const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 0 }];
   while (stack.length > 0) {
     const { node, depth } = stack.pop() as { node: unknown; depth: number };
     if (depth > LIMITS.maxDepth) {
       const range = (node as { range?: [number, number] } | null)?.range;
-      return { offset: range ? range[0] : 0, message: `nesting deeper than ${LIMITS.maxDepth} levels` };
+      return { error: { offset: range ? range[0] : 0, message: `nesting deeper than ${LIMITS.maxDepth} levels` }, duplicates, merging };
     }
     if (isMap(node)) {
-      const seen = new Set<string>();
+      const seen = new Map<string, number>();
       for (const pair of node.items) {
         const key = pair.key;
-        if (isScalar(key)) {
+        if (isScalar(key) && typeof key.value === 'symbol') {
+          if (merging[merging.length - 1] !== node) merging.push(node);
+        } else if (isScalar(key)) {
           // Keys are equal when their values are (yaml's uniqueKeys default: 1 and "1" differ).
           const id = `${typeof key.value}:${String(key.value)}`;
-          if (seen.has(id)) return { offset: key.range?.[0] ?? 0, message: 'invalid YAML: Map keys must be unique' };
-          seen.add(id);
+          const first = seen.get(id);
+          if (first !== undefined && duplicates.length < LIMITS.maxReportedNotes) duplicates.push({ offset: key.range?.[0] ?? 0, key: String(key.value), firstOffset: first });
+          if (first === undefined) seen.set(id, key.range?.[0] ?? 0);
           if (CONTAINER_LISTS.has(id) && isSeq(pair.value) && pair.value.items.length > LIMITS.maxContainersPerPod) {
-            return { offset: key.range?.[0] ?? 0, message: `${String(key.value)}: ${pair.value.items.length} containers, over the ${LIMITS.maxContainersPerPod}-container limit` };
+            return { error: { offset: key.range?.[0] ?? 0, message: `${String(key.value)}: ${pair.value.items.length} containers, over the ${LIMITS.maxContainersPerPod}-container limit` }, duplicates, merging };
           }
+        } else if (isMap(key) || isSeq(key)) {
+          return { error: { offset: key.range?.[0] ?? 0, message: `invalid YAML: a ${isMap(key) ? 'map' : 'list'} used as a map key (Kubernetes objects have string keys)` }, duplicates, merging };
         } else if (key !== null) stack.push({ node: key, depth: depth + 1 });
         stack.push({ node: pair.value, depth: depth + 1 });
       }
     } else if (isSeq(node)) for (const item of node.items) stack.push({ node: item, depth: depth + 1 });
   }
-  return undefined;
+  return { duplicates, merging };
+}
+
+/**
+ * go-yaml v2 applies a `<<` merge where it stands (goyaml.v2/decode.go mapping(): the merge is unmarshalled into the
+ * map at its position), so a merged key overrides an explicit one written before the `<<`; the yaml package lets
+ * explicit keys win wherever they are. Dropping the explicit pairs that a later merge supplies gives kubectl's result.
+ */
+function applyMergesInPlace(maps: readonly YAMLMap[], doc: Document.Parsed): void {
+  // Merged keys looked at, across the document: aliases let a few lines merge a large map many times.
+  let budget = LIMITS.maxTokens;
+  for (const map of maps) {
+    const explicit = new Map<string, unknown>();
+    const drop = new Set<unknown>();
+    for (const pair of map.items) {
+      if (!isScalar(pair.key)) continue;
+      if (typeof pair.key.value !== 'symbol') {
+        explicit.set(String(pair.key.value), pair);
+        continue;
+      }
+      const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      for (const source of sources) {
+        const resolved = isAlias(source) ? source.resolve(doc) : source;
+        if (!isMap(resolved)) continue;
+        budget -= resolved.items.length;
+        if (budget < 0) throw new Error(`more than ${LIMITS.maxTokens} merged keys in one document (the limit)`);
+        for (const item of resolved.items) {
+          if (!isScalar(item.key)) continue;
+          const key = String(item.key.value);
+          const earlier = explicit.get(key);
+          if (earlier !== undefined) {
+            drop.add(earlier);
+            explicit.delete(key);
+          }
+        }
+      }
+    }
+    if (drop.size > 0) map.items = map.items.filter((pair) => !drop.has(pair));
+  }
 }
 
 function firstLine(message: string): string {
@@ -332,25 +545,62 @@ export function displayLabel(file: string, cwd = process.cwd()): string {
 
 const YAML_EXTENSIONS = /\.(ya?ml|json)$/i;
 
-/** Expands files and directories (recursively, YAML and JSON files only, sorted) into a list of files. */
-export function expandPaths(paths: readonly string[], cwd = process.cwd()): string[] {
+export interface WalkReport {
+  /** Unreadable or missing paths; the walk goes on with the rest. */
+  errors: InputError[];
+  /** Entries passed over (FIFOs, sockets, devices, directory loops), one line each. */
+  notes: string[];
+}
+
+/**
+ * Expands files and directories (recursively, YAML and JSON files only, sorted) into a list of files. Without a
+ * report, the first problem throws; with one, problems are collected there and the walk goes on. In a directory,
+ * anything but regular files and directories is passed over with a note (reading a FIFO would wait forever, a device
+ * never ends); named directly, it is kept, for the reader to refuse. A directory reached again through a symlink is
+ * walked once.
+ */
+export function expandPaths(paths: readonly string[], cwd = process.cwd(), report?: WalkReport): string[] {
   const files: string[] = [];
+  const walk: WalkReport = report ?? { errors: [], notes: [] };
+  const visited = new Set<string>();
   const visit = (path: string, explicit: boolean) => {
-    let stat;
+    let stat: Stats;
     try {
       stat = statSync(path);
     } catch (error) {
-      throw new InputFailure([{ file: displayLabel(path, cwd), message: `cannot read: ${systemMessage(error)}` }]);
+      walk.errors.push({ file: displayLabel(path, cwd), message: `cannot read: ${systemMessage(error)}` });
+      return;
     }
     if (stat.isDirectory()) {
-      for (const entry of readdirSync(path).sort()) {
+      const id = `${stat.dev}:${stat.ino}`;
+      if (visited.has(id)) {
+        walk.notes.push(`${displayLabel(path, cwd)}: skipped, a directory already read (a symlink loop?)`);
+        return;
+      }
+      visited.add(id);
+      let entries: string[];
+      try {
+        entries = readdirSync(path).sort();
+      } catch (error) {
+        walk.errors.push({ file: displayLabel(path, cwd), message: `cannot read directory: ${systemMessage(error)}` });
+        return;
+      }
+      for (const entry of entries) {
         if (entry.startsWith('.')) continue;
         visit(join(path, entry), false);
       }
-    } else if (explicit || YAML_EXTENSIONS.test(path)) {
+    } else if (explicit) {
       files.push(path);
+    } else if (YAML_EXTENSIONS.test(path)) {
+      const kind = nonRegularKind(stat);
+      if (kind === undefined) files.push(path);
+      else walk.notes.push(`${displayLabel(path, cwd)}: skipped, ${kind} is not a regular file`);
     }
   };
-  for (const path of paths) visit(resolve(cwd, path), true);
+  for (const path of paths) {
+    if (path === '') walk.errors.push({ file: 'apparmor-sim', message: 'an empty path names no file or directory' });
+    else visit(resolve(cwd, path), true);
+  }
+  if (!report && walk.errors.length > 0) throw new InputFailure(walk.errors);
   return files;
 }

@@ -110,10 +110,18 @@ function parseJson(text: string): AaStatus {
   }
   for (const [name, mode] of Object.entries(profiles as Record<string, unknown>)) {
     if (typeof mode !== 'string' || !isMode(mode)) {
-      status.errors.push({ message: `profile ${JSON.stringify(name)}: unknown mode ${JSON.stringify(mode)}` });
+      // Not JSON.stringify(mode): a hostile file nests 100,000 levels deep there.
+      status.errors.push({ message: `profile ${JSON.stringify(truncate(name))}: unknown mode ${typeof mode === 'string' ? JSON.stringify(truncate(mode)) : describeJson(mode)}` });
       continue;
     }
     status.profiles.push({ name, mode });
   }
   return status;
+}
+
+function describeJson(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
 }
