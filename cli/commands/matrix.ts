@@ -65,7 +65,7 @@ export async function runMatrix(settings: DryRunSettings): Promise<number> {
     const unschedulable = outcome.cells.some((c) => c.unschedulable !== undefined);
     if (unschedulable) summary.unschedulable++;
     if (!unschedulable && !outcome.refused) summary.runEverywhere++;
-    if (outcome.cells.some((c) => c.groups.some((g) => failsOn(settings.failOn, outcome.input.pod, g.decision)))) failing = true;
+    if (!outcome.suppressed && outcome.cells.some((c) => c.groups.some((g) => failsOn(settings.failOn, outcome.input.pod, g.decision)))) failing = true;
     if (!streaming) rendered.push(format.pod(outcome));
     else out.write(summary.pods > 1 ? streaming.separator + format.pod(outcome) : format.pod(outcome));
   }
