@@ -14,6 +14,7 @@ import { matrixSarif } from '../output/sarif.js';
 import type { ClusterNode, LoadedCluster } from './cluster.js';
 import { loadCluster } from './cluster.js';
 import type { DryRunSettings } from './dry-run.js';
+import { simInputFor } from './dry-run.js';
 import type { PodInput } from './manifests.js';
 import { readManifests } from './manifests.js';
 import { buildNode } from './node.js';
@@ -36,6 +37,8 @@ export interface MatrixRun {
   columns: Column[];
   namespaceLabels: (namespace: string) => Readonly<Record<string, string>>;
   notes: string[];
+  /** --field-validation and --ephemeral-containers, as dry-run passes them. */
+  request: Pick<DryRunSettings, 'fieldValidation' | 'ephemeralContainers'>;
 }
 
 export async function runMatrix(settings: DryRunSettings): Promise<number> {
@@ -122,6 +125,7 @@ export async function prepare(settings: DryRunSettings, cwd = process.cwd()): Pr
     columns,
     namespaceLabels: (namespace) => namespaces?.get(namespace) ?? settings.labels,
     notes,
+    request: { fieldValidation: settings.fieldValidation, ephemeralContainers: settings.ephemeralContainers },
   };
 }
 
@@ -134,7 +138,8 @@ function setupKey(node: NodeFacts): string {
 
 /** The same decision for the table and the JSON groups: outcome, where, why, and what each container runs. */
 export function decisionKey(decision: Decision): string {
-  return JSON.stringify([decision.outcome, decision.stage, decision.reason, decision.message, decision.warnings, decision.containers.map((c) => [c.name, c.procAttrCurrent, c.state])]);
+  const workload = decision.workload ? [decision.workload.outcome, decision.workload.message, decision.workload.warnings, decision.workload.event?.message ?? null] : null;
+  return JSON.stringify([decision.outcome, decision.stage, decision.reason, decision.message, decision.warnings, decision.containers.map((c) => [c.name, c.procAttrCurrent, c.state]), workload]);
 }
 
 export function* evaluateAll(pods: readonly PodInput[], run: MatrixRun, defaultNamespace: string): Generator<MatrixOutcome> {
@@ -176,7 +181,7 @@ export function* evaluateAll(pods: readonly PodInput[], run: MatrixRun, defaultN
         if (!node || setup === undefined) continue;
         let decision = bySetup.get(setup);
         if (!decision) {
-          decision = simulate({ cluster, node: node.facts, pod: input.pod });
+          decision = simulate(simInputFor(input, cluster, node.facts, run.request));
           bySetup.set(setup, decision);
         }
         const group = groups.get(setup);

@@ -1,6 +1,6 @@
 // The JSON formats. Their shapes are a documented interface (README "JSON output"): add keys, never rename them.
 import type { Mismatch } from '../../sim/expect.js';
-import type { ContainerResult, Decision, Outcome, Pod, Stage, TraceEntry } from '../../sim/types.js';
+import type { ContainerResult, Decision, Outcome, Pod, Stage, TraceEntry, WorkloadDecision } from '../../sim/types.js';
 import type { SkippedDocument } from '../commands/manifests.js';
 import type { WorkloadRef } from '../commands/workloads.js';
 import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
@@ -34,6 +34,35 @@ export interface PodResultJson {
   trace?: TraceEntry[];
   /** Only for a pod built from a workload's pod template. */
   workload?: WorkloadRef;
+  /** Only for a workload: the create of the workload itself, and the controller's event when the pod is refused. */
+  workloadCreate?: WorkloadCreateJson;
+}
+
+export interface WorkloadCreateJson {
+  kind: string;
+  groupKind: string;
+  name: string;
+  outcome: WorkloadDecision['outcome'];
+  reason: string;
+  message: string;
+  warnings: string[];
+  event: { object: string; reason: string; message: string } | null;
+  trace?: TraceEntry[];
+}
+
+export function workloadCreateJson(workload: WorkloadDecision, explain: boolean): WorkloadCreateJson {
+  const json: WorkloadCreateJson = {
+    kind: workload.kind,
+    groupKind: workload.groupKind,
+    name: workload.name,
+    outcome: workload.outcome,
+    reason: workload.reason,
+    message: workload.message,
+    warnings: workload.warnings,
+    event: workload.event ?? null,
+  };
+  if (explain) json.trace = workload.trace;
+  return json;
 }
 
 export interface DryRunJson {
@@ -76,6 +105,7 @@ export function podResultJson(result: PodOutcome, explain: boolean): PodResultJs
     json.trace = decision.trace;
   }
   if (result.workload) json.workload = { kind: result.workload.kind, name: result.workload.name };
+  if (decision.workload) json.workloadCreate = workloadCreateJson(decision.workload, explain);
   return json;
 }
 

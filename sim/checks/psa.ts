@@ -166,3 +166,30 @@ export const podSecurityAdmission: Check = {
     return { verdict: 'fail', detail: cause, notes, refusal };
   },
 };
+
+/**
+ * ValidatePodController, pod-security-admission admission/admission.go (v0.22.0+; @v0.36-era source read): a workload
+ * is never refused. Its pod template is evaluated with enforce=false, so only the warn policy (the
+ * pod-security.kubernetes.io/warn labels; PolicyToEvaluate does not default warn to enforce) produces a warning, with
+ * the same wording as for pods. Namespaces whose warn and audit levels are privileged are skipped outright.
+ */
+export const podSecurityAdmissionWorkload: Check = {
+  id: 'admission-pod-security-workload',
+  stage: 'admission',
+  component: 'apiserver',
+  versions: { from: 22 },
+  source: 'kubernetes/pod-security-admission admission/admission.go ValidatePodController, EvaluatePod(enforce=false)',
+  run(ctx, cluster) {
+    if (!gateEnabled(ctx.cluster.featureGates, 'PodSecurity', cluster)) return skip(`PodSecurity feature gate off in 1.${cluster}`);
+    const labels = ctx.cluster.namespace.labels;
+    const warn = policyForMode(labels, 'warn', cluster);
+    if (warn.level === 'privileged') return skip('warn level privileged: Pod Security Admission does not evaluate workloads');
+    const failures = evaluate(ctx.pod, warn.level, cluster);
+    if (failures.length === 0) return { verdict: 'pass', detail: `pod template allowed by PodSecurity "${warn.level}:${warn.version}" (warn)` };
+    const warning =
+      cluster >= VIOLATES_WORDING_FROM
+        ? `would violate PodSecurity "${warn.level}:${warn.version}": ${describeFailures(failures)}`
+        : `would violate "${warn.version}" version of "${warn.level}" PodSecurity profile: ${describeFailures(failures)}`;
+    return { verdict: 'pass', detail: `workloads are not refused; warn: ${describeFailures(failures)}`, warnings: [warning] };
+  },
+};
