@@ -163,7 +163,7 @@ function simulatePod(input: SimInput): Decision {
 
   const containers = refused && refused.stage !== 'runtime' ? unstartedContainers(state, input, refused.refusal.outcome) : state.containers;
   // Containers the API server dropped while decoding (spec.initContainers before 1.6) never exist: report them as not created.
-  for (const container of submitted.containers) {
+  for (const container of [...submitted.containers, ...(input.addEphemeralContainers ?? [])]) {
     if (containers.some((r) => r.name === container.name && r.kind === container.kind)) continue;
     containers.push({ name: container.name, kind: container.kind, requested: null, requestedBy: 'none', appliedProfile: null, procAttrCurrent: null, state: 'NotCreated' });
   }
