@@ -1,7 +1,8 @@
 // --cluster FILE: several nodes with labels and taints, from a YAML cluster file or `kubectl get nodes -o json`.
 import { resolve } from 'node:path';
 import { isMap } from '../../sim/pod.js';
-import type { FeatureGates, Minor, NodeFacts, RuntimeName } from '../../sim/types.js';
+import type { FeatureGates, Minor, NodeFacts, PodSecurityPolicyFacts, RuntimeName } from '../../sim/types.js';
+import { readPodSecurityPolicyList } from '../../io/load/psp.js';
 import { formatMinor, parseVersion } from '../../sim/version.js';
 import { Reader, defaultRuntime, readNode } from '../../io/load/facts.js';
 import type { YamlDocument } from '../../io/load/source.js';
@@ -9,7 +10,7 @@ import { InputFailure, parseYamlDocuments, readTextFile } from '../../io/load/so
 import { displayPath } from './manifests.js';
 import type { SchedulableNode, Taint } from './scheduling.js';
 
-export const CLUSTER_FILE_KEYS = ['version', 'featureGates', 'namespaces', 'nodes'] as const;
+export const CLUSTER_FILE_KEYS = ['version', 'featureGates', 'namespaces', 'nodes', 'podSecurityPolicies'] as const;
 /** Keys of a cluster file's nodes[] entry on top of the node keys readNode knows. */
 export const CLUSTER_NODE_EXTRA_KEYS = ['labels', 'taints'] as const;
 const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
@@ -24,6 +25,8 @@ export interface LoadedCluster {
   version: Minor | undefined;
   featureGates: FeatureGates;
   namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** The file's podSecurityPolicies: (objects or the short form); they admit pods on API servers up to 1.24. */
+  podSecurityPolicies: PodSecurityPolicyFacts[];
   /** The nodes for one API server version: nodes without a kubeletVersion follow it. */
   nodesFor(apiserver: Minor, kubelet: Minor | undefined): Promise<ClusterNode[]>;
   notes: string[];
@@ -59,6 +62,7 @@ async function fromClusterFile(doc: YamlDocument, label: string): Promise<Loaded
     const name = reader.string(ns['name'], [...at, 'name'], true);
     if (name) namespaces.set(name, reader.stringMap(ns['labels'], [...at, 'labels']));
   });
+  const podSecurityPolicies = readPodSecurityPolicyList(reader, map['podSecurityPolicies'], ['podSecurityPolicies']);
   const entries = reader.list(map['nodes'], ['nodes']);
   if (map['nodes'] !== undefined && entries.length === 0) reader.error(['nodes'], 'needs at least one node');
   const extras = entries.map((entry, index) => nodeExtras(reader, entry, ['nodes', index]));
@@ -69,6 +73,7 @@ async function fromClusterFile(doc: YamlDocument, label: string): Promise<Loaded
     version,
     featureGates,
     namespaces,
+    podSecurityPolicies,
     notes: clusterNotes,
     async nodesFor(apiserver, kubelet) {
       const nodeReader = new Reader(doc);
@@ -169,6 +174,7 @@ function fromNodeList(doc: YamlDocument, label: string): LoadedCluster {
     version: newest,
     featureGates: {},
     namespaces: new Map(),
+    podSecurityPolicies: [],
     notes,
     async nodesFor(apiserver) {
       return parsed.map((p) => {

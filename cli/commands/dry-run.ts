@@ -6,6 +6,7 @@ import { kubectlDefaultFieldValidation } from '../../sim/field-validation.js';
 import type { ClusterFacts, Container, FeatureGates, FieldValidation, Minor, NodeFacts, RuntimeName, SimInput } from '../../sim/types.js';
 import { FIELD_VALIDATIONS, RUNTIME_NAMES } from '../../sim/types.js';
 import { readEphemeralContainersFile } from '../../io/load/ephemeral.js';
+import { podSecurityPolicyNotes } from '../../io/load/psp.js';
 import { NEWEST_MODELLED_MINOR } from '../../sim/version.js';
 import type { OptionSpecs, Parsed } from '../../io/args.js';
 import { EXIT, EXIT_CODES_HELP, UsageError, flagFailure, parseChoice, parseCommandLine, parseFeatureGates, parseLabels, parseVersionFlag } from '../../io/args.js';
@@ -127,10 +128,10 @@ export async function runDryRun(argv: string[]): Promise<number> {
   const settings = readSettings(parsed);
   // Several versions, several nodes or SARIF: cli/commands/matrix.ts, loaded only then.
   if (settings.versions.length > 1 || settings.clusterFile !== undefined || settings.output === 'sarif') return (await import('./matrix.js')).runMatrix(settings);
-  const cluster = clusterFor(settings);
   const { node, notes } = await buildNode(settings);
   const manifests = await readManifests(settings.inputs);
-  for (const note of notes) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
+  const cluster = { ...clusterFor(settings), podSecurityPolicies: manifests.podSecurityPolicies };
+  for (const note of [...notes, ...podSecurityPolicyNotes(manifests.podSecurityPolicies.length, [settings.apiserver])]) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
 
   const format = formatFor(settings);
   const pods: string[] = [];

@@ -1,7 +1,9 @@
 // Turns the dry-run inputs (files, directories, stdin) into Pods (and workloads' pods) with their file:line, and lists what is not.
 import { isAbsolute, relative } from 'node:path';
 import { isMap } from '../../sim/pod.js';
-import type { Pod } from '../../sim/types.js';
+import type { Pod, PodSecurityPolicyFacts } from '../../sim/types.js';
+import { Reader } from '../../io/load/facts.js';
+import { isPodSecurityPolicyObject, readPodSecurityPolicyObject } from '../../io/load/psp.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 import { InputFailure, LIMITS, decodeText, expandPaths, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
 import type { CollectedPod } from './workloads.js';
@@ -23,11 +25,13 @@ export interface SkippedDocument {
 export interface Manifests {
   pods: PodInput[];
   skipped: SkippedDocument[];
+  /** PodSecurityPolicy objects among the inputs: they admit the pods (API servers up to 1.24). */
+  podSecurityPolicies: PodSecurityPolicyFacts[];
 }
 
 /** Reads every input; all input errors of all files are collected and thrown together. */
 export async function readManifests(inputs: readonly string[], cwd = process.cwd()): Promise<Manifests> {
-  const manifests: Manifests = { pods: [], skipped: [] };
+  const manifests: Manifests = { pods: [], skipped: [], podSecurityPolicies: [] };
   const errors: InputError[] = [];
   for (const input of inputs) {
     try {
@@ -96,6 +100,13 @@ function collect(doc: YamlDocument, value: unknown, path: Path, out: Manifests, 
   const items = value['items'];
   if (kind.endsWith('List') && Array.isArray(items)) {
     items.forEach((item: unknown, index) => collect(doc, item, [...path, 'items', index], out, errors));
+    return;
+  }
+  if (isPodSecurityPolicyObject(value)) {
+    const reader = new Reader(doc);
+    const psp = readPodSecurityPolicyObject(reader, value, path);
+    errors.push(...reader.errors);
+    if (psp) out.podSecurityPolicies.push(psp);
     return;
   }
   // Pods, workloads' pod templates, and skips for other kinds: cli/commands/workloads.ts.

@@ -4,7 +4,8 @@
 import { gateProblems } from '../../sim/feature-gates.js';
 import { podDisplayName } from '../../sim/pod.js';
 import { simulate } from '../../sim/simulate.js';
-import type { ClusterFacts, Decision, Minor, NodeFacts } from '../../sim/types.js';
+import type { ClusterFacts, Decision, Minor, NodeFacts, PodSecurityPolicyFacts } from '../../sim/types.js';
+import { podSecurityPolicyNotes } from '../../io/load/psp.js';
 import { formatMinor } from '../../sim/version.js';
 import { EXIT, UsageError, flagFailure } from '../../io/args.js';
 import { paletteFor } from '../output/color.js';
@@ -37,13 +38,17 @@ export interface MatrixRun {
   columns: Column[];
   namespaceLabels: (namespace: string) => Readonly<Record<string, string>>;
   notes: string[];
+  /** The cluster file's podSecurityPolicies:. */
+  podSecurityPolicies?: PodSecurityPolicyFacts[];
   /** --field-validation and --ephemeral-containers, as dry-run passes them. */
   request: Pick<DryRunSettings, 'fieldValidation' | 'ephemeralContainers'>;
 }
 
 export async function runMatrix(settings: DryRunSettings): Promise<number> {
-  const run = await prepare(settings);
+  const prepared = await prepare(settings);
   const manifests = await readManifests(settings.inputs);
+  // PodSecurityPolicy objects among the inputs join the cluster file's; the admission check applies them up to 1.24.
+  const run = withPodSecurityPolicies(prepared, manifests.podSecurityPolicies);
   for (const note of run.notes) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
   const format = formatFor(settings);
   const rendered: string[] = [];
@@ -75,6 +80,16 @@ export async function runMatrix(settings: DryRunSettings): Promise<number> {
   }
   out.flush();
   return summary.refused > 0 ? EXIT.refusedOrFailed : EXIT.ok;
+}
+
+function withPodSecurityPolicies(run: MatrixRun, fromInputs: readonly PodSecurityPolicyFacts[]): MatrixRun {
+  const all = [...(run.podSecurityPolicies ?? []), ...fromInputs];
+  if (all.length === 0) return run;
+  return {
+    ...run,
+    columns: run.columns.map((column) => ({ ...column, base: { ...column.base, podSecurityPolicies: column.base.version <= 24 ? all : [] } })),
+    notes: [...run.notes, ...podSecurityPolicyNotes(all.length, run.versions)],
+  };
 }
 
 function formatFor(settings: DryRunSettings): MatrixFormat {
@@ -125,6 +140,7 @@ export async function prepare(settings: DryRunSettings, cwd = process.cwd()): Pr
     columns,
     namespaceLabels: (namespace) => namespaces?.get(namespace) ?? settings.labels,
     notes,
+    podSecurityPolicies: cluster?.podSecurityPolicies ?? [],
     request: { fieldValidation: settings.fieldValidation, ephemeralContainers: settings.ephemeralContainers },
   };
 }
