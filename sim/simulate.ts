@@ -13,6 +13,7 @@ import { apiContainersRequired, apiEphemeralOnCreate, apiValidateEphemeralFields
 import { appArmorRequired, kubeletProfileRequest } from './checks/kubelet-common.js';
 import { kubeletFeatureGate, kubeletKernelEnabled, kubeletLinuxBuild, kubeletRuntimeSupport } from './checks/kubelet-host.js';
 import { kubeletEmptyLocalhost, kubeletProfileFormat, kubeletProfileLoaded } from './checks/kubelet-profiles.js';
+import { alphaAnnotationNote, versionSkewNote } from './checks/notes.js';
 import { podSecurityAdmission } from './checks/psa.js';
 import { podSecurityPolicy } from './checks/psp.js';
 import { runtimeApplyProfile } from './checks/runtime-apply.js';
@@ -28,6 +29,7 @@ import { formatRange, inRange } from './version.js';
  * (host checks in validateHost order, then per-container checks), and the runtime.
  */
 export const CREATE_PIPELINE: readonly Check[] = [
+  alphaAnnotationNote,
   apiPreAppArmor,
   apiUnknownInitContainers,
   podSecurityPolicy,
@@ -41,6 +43,7 @@ export const CREATE_PIPELINE: readonly Check[] = [
   apiEphemeralOnCreate,
   apiValidateAnnotationFieldMatch,
   podSecurityAdmission,
+  versionSkewNote,
   kubeletFeatureGate,
   kubeletLinuxBuild,
   kubeletKernelEnabled,
