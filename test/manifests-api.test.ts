@@ -48,6 +48,13 @@ describe('workloads: the workload create and the pods its controller creates', (
     expect(warnOnly.workload?.event).toBeUndefined();
   });
 
+  it('fails open for an unparsable warn level and closed (restricted) for an unparsable enforce level (api/helpers.go)', () => {
+    const badWarn = simulate({ cluster: cluster(31, { 'pod-security.kubernetes.io/warn': 'strict' }), node: node(31), pod: unconfinedPod, workload: deployment });
+    expect(badWarn.workload?.warnings).toEqual([]);
+    const badEnforce = simulate({ cluster: cluster(31, { 'pod-security.kubernetes.io/enforce': 'strict' }), node: node(31), pod: unconfinedPod });
+    expect(badEnforce.message).toMatch(/violates PodSecurity "restricted:latest"/);
+  });
+
   it('shows both levels in the table and JSON, and exits 1 when the pods are refused', () => {
     const manifest = file('deployment.yaml', DEPLOYMENT);
     const labels = 'pod-security.kubernetes.io/enforce=baseline,pod-security.kubernetes.io/warn=baseline';
