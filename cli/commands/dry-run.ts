@@ -128,9 +128,10 @@ export async function runDryRun(argv: string[]): Promise<number> {
   const settings = readSettings(parsed);
   // Several versions, several nodes or SARIF: cli/commands/matrix.ts, loaded only then.
   if (settings.versions.length > 1 || settings.clusterFile !== undefined || settings.output === 'sarif') return (await import('./matrix.js')).runMatrix(settings);
+  const baseCluster = clusterFor(settings);
   const { node, notes } = await buildNode(settings);
   const manifests = await readManifests(settings.inputs);
-  const cluster = { ...clusterFor(settings), podSecurityPolicies: manifests.podSecurityPolicies };
+  const cluster = { ...baseCluster, podSecurityPolicies: manifests.podSecurityPolicies };
   for (const note of [...notes, ...podSecurityPolicyNotes(manifests.podSecurityPolicies.length, [settings.apiserver])]) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
 
   const format = formatFor(settings);

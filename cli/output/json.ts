@@ -133,6 +133,8 @@ export interface ScenarioResultJson {
     message: string;
     containers: Record<string, { profile: string | null }>;
     warnings: string[];
+    /** Only for a workload scenario. */
+    workload?: WorkloadCreateJson;
   };
   mismatches: Mismatch[];
 }
@@ -167,5 +169,7 @@ function scenarioResultJson(outcome: ScenarioOutcome): ScenarioResultJson {
 function actualJson(decision: Decision): ScenarioResultJson['actual'] {
   const containers: Record<string, { profile: string | null }> = {};
   for (const c of decision.containers) containers[c.name] = { profile: c.procAttrCurrent };
-  return { outcome: decision.outcome, stage: decision.stage, reason: decision.reason, message: decision.message, containers, warnings: decision.warnings };
+  const actual: ScenarioResultJson['actual'] = { outcome: decision.outcome, stage: decision.stage, reason: decision.reason, message: decision.message, containers, warnings: decision.warnings };
+  if (decision.workload) actual.workload = workloadCreateJson(decision.workload, false);
+  return actual;
 }
