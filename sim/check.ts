@@ -18,6 +18,8 @@ export interface CheckContext {
   readonly ephemeralOnCreate?: boolean | undefined;
   /** Set while the workload itself is created (sim/workload.ts); `pod` is then its pod template. */
   readonly workload?: WorkloadKindInfo | undefined;
+  /** The workload manifest's apiVersion as written (e.g. "apps/v1"). */
+  readonly workloadApiVersion?: string | undefined;
 }
 
 /** A workload kind as the API server sees it. */

@@ -72,7 +72,7 @@ export interface RunOptions {
   /** The 422 message for the aggregated validation errors (a Pod's by default). */
   invalidMessage?: (errors: readonly FieldError[]) => string;
   /** The context a check sees besides the pod. */
-  context?: Partial<Pick<CheckContext, 'fieldValidation' | 'ephemeralOnCreate' | 'workload'>>;
+  context?: Partial<Pick<CheckContext, 'fieldValidation' | 'ephemeralOnCreate' | 'workload' | 'workloadApiVersion'>>;
 }
 
 export function runChecks(checks: readonly Check[], input: SimInput, state: RunState, submitted: Pod, phase: string, options: RunOptions = {}): { refusal: Refusal; stage: Stage } | undefined {

@@ -3,6 +3,7 @@ import { invalidMessage } from './apierrors.js';
 import type { Check, WorkloadKindInfo } from './check.js';
 import { apiDropDisabled } from './checks/api-drop-disabled.js';
 import { podSecurityAdmissionWorkload } from './checks/psa.js';
+import { workloadServed } from './checks/workload-served.js';
 import { workloadDecode, workloadTemplateWarnings, workloadValidateTemplate } from './checks/workload-template.js';
 import { podDisplayName } from './pod.js';
 import type { RunState } from './simulate.js';
@@ -32,7 +33,7 @@ export const WORKLOAD_KINDS: Readonly<Record<string, { group: string; templatePa
 const GROUP_PINNED_FROM: Minor = 16;
 
 /** The workload's create: decoding, drops of disabled fields, template validation, warnings, Pod Security warn. */
-export const WORKLOAD_PIPELINE: readonly Check[] = [workloadDecode, apiDropDisabled, workloadValidateTemplate, workloadTemplateWarnings, podSecurityAdmissionWorkload];
+export const WORKLOAD_PIPELINE: readonly Check[] = [workloadServed, workloadDecode, apiDropDisabled, workloadValidateTemplate, workloadTemplateWarnings, podSecurityAdmissionWorkload];
 
 export function workloadKindInfo(request: WorkloadRequest): WorkloadKindInfo {
   const known = WORKLOAD_KINDS[request.kind] ?? { group: '', templatePath: 'spec.template' };
@@ -78,7 +79,7 @@ export function createWorkload(input: SimInput, workload: WorkloadKindInfo, simu
   const apiserver = input.cluster.version;
   const refused = runChecks(WORKLOAD_PIPELINE, input, state, input.pod, `${workload.kind}: `, {
     invalidMessage: (errors) => invalidMessage(workload.groupKind, workload.name, errors, apiserver),
-    context: { fieldValidation: input.fieldValidation, workload },
+    context: { fieldValidation: input.fieldValidation, workload, workloadApiVersion: input.workload?.apiVersion },
   });
   if (refused && apiserver < GROUP_PINNED_FROM && refused.refusal.reason === 'Invalid' && WORKLOAD_KINDS[workload.kind]?.group === 'apps') {
     state.notes.push(`the group a 1.${apiserver} API server prints in "${workload.groupKind}" is not pinned (extensions or apps)`);
