@@ -29,6 +29,7 @@ import { formatRange, inRange } from './version.js';
  * (host checks in validateHost order, then per-container checks), and the runtime.
  */
 export const CREATE_PIPELINE: readonly Check[] = [
+  versionSkewNote,
   alphaAnnotationNote,
   apiPreAppArmor,
   apiUnknownInitContainers,
@@ -43,7 +44,6 @@ export const CREATE_PIPELINE: readonly Check[] = [
   apiEphemeralOnCreate,
   apiValidateAnnotationFieldMatch,
   podSecurityAdmission,
-  versionSkewNote,
   kubeletFeatureGate,
   kubeletLinuxBuild,
   kubeletKernelEnabled,

@@ -23,7 +23,8 @@ export function kubeletSkewNote(apiserver: Minor, kubelet: Minor): string | unde
 
 export const versionSkewNote: Check = {
   id: 'note-version-skew',
-  stage: 'kubelet',
+  // A note about the cluster, given whatever happens to the pod; selected by the kubelet's version.
+  stage: 'apiserver',
   component: 'kubelet',
   versions: { from: 0 },
   source: 'kubernetes/website content/en/releases/version-skew-policy.md; KEP-3935 (kubelet n-3 from 1.28)',
