@@ -146,7 +146,12 @@ function simulatePod(input: SimInput): Decision {
   }
   const createdPod: Pod = ephemeralOnCreate ? submitted : { ...submitted, containers: submitted.containers.filter((c) => c.kind !== 'ephemeralContainers') };
   // Ephemeral containers of a manifest's spec never reach the subresource: they are refused or dropped with the create.
-  const ephemeral = [...(input.ephemeralOnCreate ? [] : submitted.containers.filter((c) => c.kind === 'ephemeralContainers')), ...(input.addEphemeralContainers ?? [])];
+  let ephemeral = [...(input.ephemeralOnCreate ? [] : submitted.containers.filter((c) => c.kind === 'ephemeralContainers')), ...(input.addEphemeralContainers ?? [])];
+  if ((input.addEphemeralContainers?.length ?? 0) > 0 && (input.cluster.version < EPHEMERAL_FIELD_FROM || !gateEnabled(input.cluster.featureGates, 'EphemeralContainers', input.cluster.version))) {
+    // KEP-277: ephemeral containers are alpha behind the EphemeralContainers gate (off) in 1.16-1.22 and absent before.
+    earlyNotes.push(`ephemeral containers cannot be added on a 1.${input.cluster.version} API server (${input.cluster.version < EPHEMERAL_FIELD_FROM ? 'they arrived in 1.16' : 'the EphemeralContainers feature gate is off'}); the model leaves them out`);
+    ephemeral = ephemeral.filter((c) => !input.addEphemeralContainers?.includes(c));
+  }
   const state: RunState = { pod: createdPod, warnings: [], notes: earlyNotes, trace: [], containers: [], storedPod: null };
 
   const createRefused = runChecks(CREATE_PIPELINE, input, state, submitted, '', { context: { fieldValidation: input.fieldValidation, ephemeralOnCreate } });
@@ -166,7 +171,7 @@ function simulatePod(input: SimInput): Decision {
 
   const containers = refused && refused.stage !== 'runtime' ? unstartedContainers(state, input, refused.refusal.outcome) : state.containers;
   // Containers the API server dropped while decoding (spec.initContainers before 1.6) never exist: report them as not created.
-  for (const container of [...submitted.containers, ...(input.addEphemeralContainers ?? [])]) {
+  for (const container of [...submitted.containers, ...ephemeral]) {
     if (containers.some((r) => r.name === container.name && r.kind === container.kind)) continue;
     containers.push({ name: container.name, kind: container.kind, requested: null, requestedBy: 'none', appliedProfile: null, procAttrCurrent: null, state: 'NotCreated' });
   }

@@ -121,6 +121,9 @@ describe('ephemeral containers', () => {
     expect(result?.outcome).toBe('Forbidden');
     expect(result?.message).toBe('pods "target" is forbidden: violates PodSecurity "baseline:latest": forbidden AppArmor profile (container "debugger" must not set AppArmor profile type to "Unconfined")');
     expect(result?.containers.map((c) => `${c.kind}/${c.name}`)).toContain('ephemeralContainers/debugger');
+    const gateOff = cli(['dry-run', target, '--k8s-version', '1.20', '--ephemeral-containers', debug, '-o', 'json']);
+    expect(gateOff.status).toBe(0);
+    expect(gateOff.stdout).toContain('ephemeral containers cannot be added on a 1.20 API server (the EphemeralContainers feature gate is off)');
     const broken = cli(['dry-run', 'examples/hello-apparmor.yaml', '--ephemeral-containers', file('broken.yaml', '- name: d\n  securityContext: {privileged: "yes"}\n')]);
     expect(broken.status).toBe(2);
     expect(broken.stderr).toMatch(/broken\.yaml:2: .*privileged must be true or false/);
