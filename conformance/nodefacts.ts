@@ -150,7 +150,8 @@ export function placeScenario(scenario: Scenario, cluster: ClusterDescription): 
   if (scenario.cluster.podSecurityPolicies.length > 0) {
     return { ok: false, reason: 'uses PodSecurityPolicy objects, which the harness does not create (and 1.25+ API servers do not serve)' };
   }
-  if (scenario.pod.containers.some((c) => c.kind === 'ephemeralContainers')) {
+  if (scenario.workload) return { ok: false, reason: `creates a ${scenario.workload.kind}; the harness creates pods only` };
+  if (scenario.pod.containers.some((c) => c.kind === 'ephemeralContainers') || scenario.ephemeralContainers.length > 0) {
     return { ok: false, reason: 'has ephemeral containers, which need the ephemeralcontainers subresource after the pod runs; the harness does not replay them yet' };
   }
   const wanted = nodeForPod(scenario);

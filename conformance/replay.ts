@@ -1,7 +1,7 @@
 // Replaying one scenario on a real cluster: namespace, profiles, pod, wait, look inside, compare. Everything goes
 // through ClusterApi, so the logic runs against an in-memory fake in the unit tests (a test double, not a cluster).
 import type { Scenario } from '../io/load/scenario.js';
-import { nodeForPod } from '../io/load/scenario.js';
+import { nodeForPod, scenarioRequest } from '../io/load/scenario.js';
 import type { Expectation, Mismatch } from '../sim/expect.js';
 import { isMap } from '../sim/pod.js';
 import { simulate } from '../sim/simulate.js';
@@ -421,7 +421,7 @@ export async function replayScenario(env: ReplayEnv, plan: ScenarioPlan, cluster
   if (verdict.kind !== 'decided') return report('error', `classification changed after probing: ${verdict.why}`, { diagnostics });
   const observed = verdict.observation;
 
-  const decision = simulate({ cluster: modelCluster(scenario, cluster), node: modelNode(node, cluster.featureGates, wanted, nodeForPod(scenario).name), pod: scenario.pod });
+  const decision = simulate({ ...scenarioRequest(scenario), cluster: modelCluster(scenario, cluster), node: modelNode(node, cluster.featureGates, wanted, nodeForPod(scenario).name) });
   const mismatches = [...compareWithModel(observed, decision), ...compareWithExpectation(observed, scenario.expect), ...enforcementMismatches(observed, wanted)];
   diagnostics['pod'] = restored.pod;
   diagnostics['events'] = restored.events;

@@ -47,7 +47,8 @@ export function formatFieldError(error: FieldError, apiserver: Minor): string {
     case 'Forbidden':
       return `${error.field}: Forbidden: ${error.detail}`;
     case 'Required':
-      return `${error.field}: Required value: ${error.detail}`;
+      // ErrorBody appends ": <detail>" only when there is a detail (field.Required(path, "") prints "Required value").
+      return error.detail ? `${error.field}: Required value: ${error.detail}` : `${error.field}: Required value`;
     case 'NotSupported':
       return `${error.field}: Unsupported value: ${goQuote(error.value)}: supported values: ${error.supported.map(goQuote).join(', ')}`;
     case 'TooLong':
@@ -63,7 +64,25 @@ export function aggregate(messages: readonly string[]): string {
 
 /** errors.NewInvalid(schema.GroupKind{Kind: "Pod"}, name, errs): HTTP 422, reason Invalid. */
 export function invalidPodMessage(podName: string, errors: readonly FieldError[], apiserver: Minor): string {
-  return `Pod ${goQuote(podName)} is invalid: ${aggregate(errors.map((error) => formatFieldError(error, apiserver)))}`;
+  return invalidMessage('Pod', podName, errors, apiserver);
+}
+
+/**
+ * errors.NewInvalid(qualifiedKind, name, errs), staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go:
+ * fmt.Sprintf("%s %q is invalid: %v", qualifiedKind.String(), name, errs.ToAggregate()); GroupKind.String() is
+ * "Kind.group", or "Kind" for the core group. HTTP 422, reason Invalid.
+ */
+export function invalidMessage(groupKind: string, name: string, errors: readonly FieldError[], apiserver: Minor): string {
+  return `${groupKind} ${goQuote(name)} is invalid: ${aggregate(errors.map((error) => formatFieldError(error, apiserver)))}`;
+}
+
+/**
+ * A body the strict decoder refuses: transformDecodeError, staging/src/k8s.io/apiserver/pkg/endpoints/handlers/rest.go
+ * ("%s in version %q cannot be handled as a %s: %v", HTTP 400 BadRequest) around runtime's strictDecodingError
+ * ("strict decoding error: " + the errors joined by ", "), apimachinery pkg/runtime/serializer/json.
+ */
+export function strictDecodingMessage(kind: string, version: string, unknownFields: readonly string[]): string {
+  return `${kind} in version ${goQuote(version)} cannot be handled as a ${kind}: strict decoding error: ${unknownFields.map((f) => `unknown field ${goQuote(f)}`).join(', ')}`;
 }
 
 /** errors.NewForbidden(schema.GroupResource{Resource: "pods"}, name, err): HTTP 403, reason Forbidden. */

@@ -1,5 +1,5 @@
 import type { FieldError } from './apierrors.js';
-import type { CheckVerdict, ClusterFacts, ContainerResult, Minor, NodeFacts, Outcome, Pod, Stage } from './types.js';
+import type { CheckVerdict, ClusterFacts, ContainerResult, FieldValidation, Minor, NodeFacts, Outcome, Pod, Stage } from './types.js';
 import type { VersionRange } from './version.js';
 
 /** Which component's version selects a check's behaviour. */
@@ -12,6 +12,26 @@ export interface CheckContext {
   readonly pod: Pod;
   /** The pod as submitted. */
   readonly submitted: Pod;
+  /** fieldValidation of the create request; undefined means the server's default. */
+  readonly fieldValidation?: FieldValidation | undefined;
+  /** The create request itself carried spec.ephemeralContainers. */
+  readonly ephemeralOnCreate?: boolean | undefined;
+  /** Set while the workload itself is created (sim/workload.ts); `pod` is then its pod template. */
+  readonly workload?: WorkloadKindInfo | undefined;
+  /** The workload manifest's apiVersion as written (e.g. "apps/v1"). */
+  readonly workloadApiVersion?: string | undefined;
+}
+
+/** A workload kind as the API server sees it. */
+export interface WorkloadKindInfo {
+  kind: string;
+  name: string;
+  /** "Deployment.apps", "ReplicationController". */
+  groupKind: string;
+  /** The version part of the manifest's apiVersion ("v1" for apps/v1). */
+  version: string;
+  /** Where the pod template sits, e.g. "spec.template", "spec.jobTemplate.spec.template", "template". */
+  templatePath: string;
 }
 
 export interface Refusal {

@@ -20,6 +20,9 @@ const GATES: Readonly<Record<string, GateLifecycle>> = {
   AppArmor: { from: 4, defaults: [{ until: 30, value: true }, { until: 32, value: true, locked: true }], removedIn: 33 },
   // Beta in 1.30 (#123435); GA and locked in 1.31; removed in 1.33 (#129497).
   AppArmorFields: { from: 30, defaults: [{ until: 30, value: true }, { until: 32, value: true, locked: true }], removedIn: 33 },
+  // KEP-277 ephemeral containers: alpha off in 1.16-1.22, beta on in 1.23, GA in 1.25 (kubernetes/enhancements#277,
+  // kubernetes/kubernetes#111402); pkg/api/pod/util.go dropDisabledFields drops spec.ephemeralContainers while it is off.
+  EphemeralContainers: { from: 16, defaults: [{ until: 22, value: false }, { until: 24, value: true }, { until: 26, value: true, locked: true }] },
   // Alpha off in 1.22, beta on in 1.23, GA locked in 1.25, removed in 1.28.
   PodSecurity: { from: 22, defaults: [{ until: 22, value: false }, { until: 24, value: true }, { until: 27, value: true, locked: true }], removedIn: 28 },
 };

@@ -92,9 +92,7 @@ export function readPod(manifest: unknown): PodRead {
       containers.push({ kind: kindKey, name: containerName, privileged, appArmorProfile });
     });
   }
-  if (spec !== undefined && !containers.some((c) => c.kind === 'containers')) {
-    issues.push({ path: ['spec', 'containers'], message: 'a Pod needs at least one entry in spec.containers' });
-  }
+  // A pod without spec.containers is not an input error: the API server refuses it (spec.containers: Required value).
   if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,

@@ -9,15 +9,18 @@ import { apiValidateAnnotations } from './checks/api-validate-annotations.js';
 import { apiValidateFields } from './checks/api-validate-fields.js';
 import { apiValidateAnnotationFieldMatch } from './checks/api-validate-match.js';
 import { apiValidateWindows } from './checks/api-validate-windows.js';
-import { apiValidateEphemeralFields, runtimeStartEphemeral } from './checks/ephemeral.js';
+import { apiContainersRequired, apiEphemeralOnCreate, apiValidateEphemeralFields, EPHEMERAL_FIELD_FROM, runtimeStartEphemeral } from './checks/ephemeral.js';
 import { appArmorRequired, kubeletProfileRequest } from './checks/kubelet-common.js';
 import { kubeletFeatureGate, kubeletKernelEnabled, kubeletLinuxBuild, kubeletRuntimeSupport } from './checks/kubelet-host.js';
 import { kubeletEmptyLocalhost, kubeletProfileFormat, kubeletProfileLoaded } from './checks/kubelet-profiles.js';
+import { alphaAnnotationNote, versionSkewNote } from './checks/notes.js';
 import { podSecurityAdmission } from './checks/psa.js';
 import { podSecurityPolicy } from './checks/psp.js';
 import { runtimeApplyProfile } from './checks/runtime-apply.js';
+import { gateEnabled } from './feature-gates.js';
 import { podDisplayName } from './pod.js';
 import type { ContainerResult, Decision, Pod, SimInput, Stage, TraceEntry } from './types.js';
+import { createWorkload, workloadKindInfo } from './workload.js';
 import { formatRange, inRange } from './version.js';
 
 /**
@@ -26,6 +29,8 @@ import { formatRange, inRange } from './version.js';
  * (host checks in validateHost order, then per-container checks), and the runtime.
  */
 export const CREATE_PIPELINE: readonly Check[] = [
+  versionSkewNote,
+  alphaAnnotationNote,
   apiPreAppArmor,
   apiUnknownInitContainers,
   podSecurityPolicy,
@@ -33,8 +38,10 @@ export const CREATE_PIPELINE: readonly Check[] = [
   apiDropDisabled,
   apiAppArmorVersionSkew,
   apiValidateAnnotations,
+  apiContainersRequired,
   apiValidateFields,
   apiValidateWindows,
+  apiEphemeralOnCreate,
   apiValidateAnnotationFieldMatch,
   podSecurityAdmission,
   kubeletFeatureGate,
@@ -50,9 +57,9 @@ export const CREATE_PIPELINE: readonly Check[] = [
 /** Ephemeral containers join a running pod through the ephemeralcontainers subresource. */
 export const EPHEMERAL_PIPELINE: readonly Check[] = [apiValidateEphemeralFields, podSecurityAdmission, runtimeStartEphemeral];
 
-const MODEL_NOTE = 'apparmor-sim: ';
+export const MODEL_NOTE = 'apparmor-sim: ';
 
-interface RunState {
+export interface RunState {
   pod: Pod;
   warnings: string[];
   notes: string[];
@@ -61,12 +68,19 @@ interface RunState {
   storedPod: Pod | null;
 }
 
-function runChecks(checks: readonly Check[], input: SimInput, state: RunState, submitted: Pod, phase: string): { refusal: Refusal; stage: Stage } | undefined {
+export interface RunOptions {
+  /** The 422 message for the aggregated validation errors (a Pod's by default). */
+  invalidMessage?: (errors: readonly FieldError[]) => string;
+  /** The context a check sees besides the pod. */
+  context?: Partial<Pick<CheckContext, 'fieldValidation' | 'ephemeralOnCreate' | 'workload' | 'workloadApiVersion'>>;
+}
+
+export function runChecks(checks: readonly Check[], input: SimInput, state: RunState, submitted: Pod, phase: string, options: RunOptions = {}): { refusal: Refusal; stage: Stage } | undefined {
   let pendingErrors: FieldError[] = [];
   let pendingSources: string[] = [];
   const flushValidation = (): { refusal: Refusal; stage: Stage } | undefined => {
     if (pendingErrors.length === 0) return undefined;
-    const message = invalidPodMessage(podDisplayName(state.pod), pendingErrors, input.cluster.version);
+    const message = options.invalidMessage ? options.invalidMessage(pendingErrors) : invalidPodMessage(podDisplayName(state.pod), pendingErrors, input.cluster.version);
     state.trace.push({ check: 'api-validation-result', stage: 'apiserver', component: `apiserver 1.${input.cluster.version}`, verdict: 'fail', detail: `422 Invalid from ${pendingSources.join(', ')}`, source: 'k8s.io/apimachinery pkg/api/errors errors.NewInvalid' });
     pendingErrors = [];
     pendingSources = [];
@@ -84,7 +98,7 @@ function runChecks(checks: readonly Check[], input: SimInput, state: RunState, s
       state.trace.push({ check: check.id, stage: check.stage, component, verdict: 'skip', detail: `${phase}not in 1.${version} (exists in ${formatRange(check.versions)})`, source: check.source });
       continue;
     }
-    const ctx: CheckContext = { cluster: input.cluster, node: input.node, pod: state.pod, submitted };
+    const ctx: CheckContext = { cluster: input.cluster, node: input.node, pod: state.pod, submitted, ...options.context };
     let result: CheckResult;
     try {
       result = check.run(ctx, version);
@@ -107,14 +121,40 @@ function runChecks(checks: readonly Check[], input: SimInput, state: RunState, s
   return flushValidation();
 }
 
-/** Decides what happens to one pod on one node of one cluster. Total: every input gets exactly one decision. */
+/**
+ * Decides what happens to one pod on one node of one cluster. Total: every input gets exactly one decision. With
+ * `input.workload`, the workload is created first (sim/workload.ts) and the pod is the one its controller creates.
+ */
 export function simulate(input: SimInput): Decision {
-  const submitted = input.pod;
-  const createdPod: Pod = { ...submitted, containers: submitted.containers.filter((c) => c.kind !== 'ephemeralContainers') };
-  const ephemeral = submitted.containers.filter((c) => c.kind === 'ephemeralContainers');
-  const state: RunState = { pod: createdPod, warnings: [], notes: [], trace: [], containers: [], storedPod: null };
+  if (input.workload) return createWorkload(input, workloadKindInfo(input.workload), simulatePod);
+  return simulatePod(input);
+}
 
-  const createRefused = runChecks(CREATE_PIPELINE, input, state, submitted, '');
+function simulatePod(input: SimInput): Decision {
+  const submitted = input.pod;
+  let ephemeralOnCreate = input.ephemeralOnCreate === true && submitted.containers.some((c) => c.kind === 'ephemeralContainers');
+  const earlyNotes: string[] = [];
+  if (ephemeralOnCreate && (input.cluster.version < EPHEMERAL_FIELD_FROM || !gateEnabled(input.cluster.featureGates, 'EphemeralContainers', input.cluster.version))) {
+    // Before 1.16 the decoder does not know spec.ephemeralContainers; while the EphemeralContainers gate is off
+    // (1.16-1.22 by default) pkg/api/pod/util.go dropDisabledFields sets it to nil. Either way nothing is left of them.
+    earlyNotes.push(
+      input.cluster.version < EPHEMERAL_FIELD_FROM
+        ? `spec.ephemeralContainers is unknown to a 1.${input.cluster.version} API server and is dropped`
+        : `the EphemeralContainers feature gate is off in 1.${input.cluster.version}: the API server drops spec.ephemeralContainers`,
+    );
+    ephemeralOnCreate = false;
+  }
+  const createdPod: Pod = ephemeralOnCreate ? submitted : { ...submitted, containers: submitted.containers.filter((c) => c.kind !== 'ephemeralContainers') };
+  // Ephemeral containers of a manifest's spec never reach the subresource: they are refused or dropped with the create.
+  let ephemeral = [...(input.ephemeralOnCreate ? [] : submitted.containers.filter((c) => c.kind === 'ephemeralContainers')), ...(input.addEphemeralContainers ?? [])];
+  if ((input.addEphemeralContainers?.length ?? 0) > 0 && (input.cluster.version < EPHEMERAL_FIELD_FROM || !gateEnabled(input.cluster.featureGates, 'EphemeralContainers', input.cluster.version))) {
+    // KEP-277: ephemeral containers are alpha behind the EphemeralContainers gate (off) in 1.16-1.22 and absent before.
+    earlyNotes.push(`ephemeral containers cannot be added on a 1.${input.cluster.version} API server (${input.cluster.version < EPHEMERAL_FIELD_FROM ? 'they arrived in 1.16' : 'the EphemeralContainers feature gate is off'}); the model leaves them out`);
+    ephemeral = ephemeral.filter((c) => !input.addEphemeralContainers?.includes(c));
+  }
+  const state: RunState = { pod: createdPod, warnings: [], notes: earlyNotes, trace: [], containers: [], storedPod: null };
+
+  const createRefused = runChecks(CREATE_PIPELINE, input, state, submitted, '', { context: { fieldValidation: input.fieldValidation, ephemeralOnCreate } });
   let refused = createRefused;
   if (!refused && ephemeral.length > 0) {
     state.storedPod = state.pod;
@@ -131,7 +171,7 @@ export function simulate(input: SimInput): Decision {
 
   const containers = refused && refused.stage !== 'runtime' ? unstartedContainers(state, input, refused.refusal.outcome) : state.containers;
   // Containers the API server dropped while decoding (spec.initContainers before 1.6) never exist: report them as not created.
-  for (const container of submitted.containers) {
+  for (const container of [...submitted.containers, ...ephemeral]) {
     if (containers.some((r) => r.name === container.name && r.kind === container.kind)) continue;
     containers.push({ name: container.name, kind: container.kind, requested: null, requestedBy: 'none', appliedProfile: null, procAttrCurrent: null, state: 'NotCreated' });
   }

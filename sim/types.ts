@@ -83,10 +83,37 @@ export interface Pod {
   containers: readonly Container[];
 }
 
+/**
+ * The fieldValidation query parameter of the create (KEP-2885): what the API server does with fields it does not know.
+ * Absent: the server's default (Warn from 1.25, when server-side field validation went beta; nothing before).
+ */
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+export const FIELD_VALIDATIONS: readonly FieldValidation[] = ['Strict', 'Warn', 'Ignore'];
+
+/** A workload whose pod template the pod comes from: created first, then its controller creates the pod. */
+export interface WorkloadRequest {
+  kind: string;
+  /** As written in the manifest, e.g. "apps/v1" (the version appears in decoding errors). */
+  apiVersion: string;
+  name: string;
+}
+
 export interface SimInput {
   cluster: ClusterFacts;
   node: NodeFacts;
+  /**
+   * The pod. Its `ephemeralContainers` join the running pod through the pods/ephemeralcontainers subresource after the
+   * create, unless `ephemeralOnCreate` says the create request itself carried them in spec.ephemeralContainers.
+   */
   pod: Pod;
+  /** The create request carried spec.ephemeralContainers (a manifest as written), which ValidatePodCreate refuses. */
+  ephemeralOnCreate?: boolean | undefined;
+  /** Ephemeral containers added after the create through pods/ephemeralcontainers (kubectl debug). */
+  addEphemeralContainers?: readonly Container[] | undefined;
+  /** fieldValidation of the user's create (of the pod, or of the workload when there is one). */
+  fieldValidation?: FieldValidation | undefined;
+  /** Set when the pod is built from this workload's template: the workload is created first (sim/workload.ts). */
+  workload?: WorkloadRequest | undefined;
 }
 
 // ---- The decision ----
@@ -118,6 +145,26 @@ export interface ContainerResult {
   waitingReason?: string | undefined;
 }
 
+/** What the API server answered to the create of the workload itself, and what its controller then records. */
+export interface WorkloadDecision {
+  kind: string;
+  name: string;
+  /** `Kind.group` as the API server names it in errors (core kinds have no group). */
+  groupKind: string;
+  outcome: 'Created' | 'Forbidden';
+  /** Invalid (422), BadRequest (400), or empty when created. */
+  reason: string;
+  message: string;
+  /** Warning headers of the workload create (what kubectl prints as "Warning: ..."), then model notes. */
+  warnings: string[];
+  /**
+   * The event the controller records when the API server refuses the pod it creates (reason FailedCreate), with the
+   * object it is recorded on (the ReplicaSet of a Deployment, the Job of a CronJob); absent when the pod is created.
+   */
+  event?: { object: string; reason: string; message: string } | undefined;
+  trace: TraceEntry[];
+}
+
 export interface Decision {
   outcome: Outcome;
   stage: Stage;
@@ -131,4 +178,6 @@ export interface Decision {
   storedPod: Pod | null;
   containers: ContainerResult[];
   trace: TraceEntry[];
+  /** Only when the input named a workload: the workload-level outcome. The rest of the decision is the pod's. */
+  workload?: WorkloadDecision | undefined;
 }

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Scenario } from '../io/load/scenario.js';
-import { loadScenarioFile, nodeForPod } from '../io/load/scenario.js';
+import { loadScenarioFile, nodeForPod, scenarioInput } from '../io/load/scenario.js';
 import { compareExpectation } from '../sim/expect.js';
 import { simulate } from '../sim/simulate.js';
 
@@ -74,7 +74,7 @@ describe('scenario library', () => {
 describe.each(files.map((file) => [file.slice(SCENARIO_DIR.length + 1), file] as const))('%s', (_label, file) => {
   const scenarios = library.filter((s) => s.file.endsWith(_label));
   it.each(scenarios.map((s) => [s.name, s] as const))('%s', (_name, scenario) => {
-    const decision = simulate({ cluster: scenario.cluster, node: nodeForPod(scenario), pod: scenario.pod });
+    const decision = simulate(scenarioInput(scenario));
     const mismatches = compareExpectation(decision, scenario.expect);
     if (mismatches.length > 0) {
       const lines = mismatches.map((m) => `  ${m.field}:\n    expected: ${m.expected}\n    model:    ${m.actual}`);

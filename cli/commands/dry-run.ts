@@ -2,8 +2,11 @@
 import { gateProblems } from '../../sim/feature-gates.js';
 import { podDisplayName } from '../../sim/pod.js';
 import { simulate } from '../../sim/simulate.js';
-import type { ClusterFacts, FeatureGates, Minor, NodeFacts, RuntimeName } from '../../sim/types.js';
-import { RUNTIME_NAMES } from '../../sim/types.js';
+import { kubectlDefaultFieldValidation } from '../../sim/field-validation.js';
+import type { ClusterFacts, Container, FeatureGates, FieldValidation, Minor, NodeFacts, RuntimeName, SimInput } from '../../sim/types.js';
+import { FIELD_VALIDATIONS, RUNTIME_NAMES } from '../../sim/types.js';
+import { readEphemeralContainersFile } from '../../io/load/ephemeral.js';
+import { podSecurityPolicyNotes } from '../../io/load/psp.js';
 import { NEWEST_MODELLED_MINOR } from '../../sim/version.js';
 import type { OptionSpecs, Parsed } from '../../io/args.js';
 import { EXIT, EXIT_CODES_HELP, UsageError, flagFailure, parseChoice, parseCommandLine, parseFeatureGates, parseLabels, parseVersionFlag } from '../../io/args.js';
@@ -44,6 +47,8 @@ const OPTIONS = {
   cluster: { type: 'string' },
   config: { type: 'string' },
   'fail-on': { type: 'string', multiple: true },
+  'field-validation': { type: 'string' },
+  'ephemeral-containers': { type: 'string' },
 } as const satisfies OptionSpecs;
 
 export const DRY_RUN_HELP = `Usage: apparmor-sim dry-run <files|dirs|-> [options]
@@ -69,6 +74,10 @@ Options:
   --namespace-labels k=v,k2=v2
                           labels of the pods' namespaces (Pod Security Admission reads them)
   --apparmor-disabled     the node's kernel has AppArmor disabled
+  --field-validation V    Strict | Warn | Ignore: what the create asks the API server to do with unknown fields
+                          (default: what kubectl apply of that version sends: Strict from 1.25, none before)
+  --ephemeral-containers FILE
+                          container specs (a YAML list) added to each pod through pods/ephemeralcontainers after it runs
   --explain               include each check's trace (and, in JSON, the stored pod)
   -o, --output FORMAT     table (default) | json | junit | sarif
   --config FILE           defaults, files and suppressions (default: .apparmor-sim.yaml in the working directory or
@@ -105,6 +114,23 @@ export interface DryRunSettings {
   suppressor: Suppressor;
   /** --fail-on: the results that make the exit code 1. */
   failOn: ReadonlySet<FailOnCondition>;
+  /** --field-validation; undefined: what kubectl apply of the API server's version sends. */
+  fieldValidation: FieldValidation | undefined;
+  /** --ephemeral-containers: added to each pod through the subresource. */
+  ephemeralContainers: readonly Container[];
+}
+
+/** The model's input for one manifest's pod (or workload) on a node: a create as `kubectl apply` sends it. */
+export function simInputFor(input: PodInput, cluster: ClusterFacts, node: NodeFacts, settings: Pick<DryRunSettings, 'fieldValidation' | 'ephemeralContainers'>): SimInput {
+  return {
+    cluster,
+    node,
+    pod: input.pod,
+    ephemeralOnCreate: true,
+    addEphemeralContainers: settings.ephemeralContainers.length > 0 ? settings.ephemeralContainers : undefined,
+    workload: input.request,
+    fieldValidation: settings.fieldValidation ?? kubectlDefaultFieldValidation(cluster.version),
+  };
 }
 
 export async function runDryRun(argv: string[]): Promise<number> {
@@ -120,17 +146,18 @@ export async function runDryRun(argv: string[]): Promise<number> {
   settings.suppressor = new Suppressor(config?.suppressions ?? []);
   // Several versions, several nodes or SARIF: cli/commands/matrix.ts, loaded only then.
   if (settings.versions.length > 1 || settings.clusterFile !== undefined || settings.output === 'sarif') return (await import('./matrix.js')).runMatrix(settings);
-  const cluster = clusterFor(settings);
+  const baseCluster = clusterFor(settings);
   const { node, notes } = await buildNode(settings);
   const manifests = await readManifests(settings.inputs);
-  for (const note of notes) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
+  const cluster = { ...baseCluster, podSecurityPolicies: manifests.podSecurityPolicies };
+  for (const note of [...notes, ...podSecurityPolicyNotes(manifests.podSecurityPolicies.length, [settings.apiserver])]) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
 
   const format = formatFor(settings, node.kubeletVersion);
   const pods: string[] = [];
   let refusedCount = 0;
   let suppressedCount = 0;
   let failing = false;
-  for (const result of simulateEach(manifests.pods, cluster, node, settings.namespace)) {
+  for (const result of simulateEach(manifests.pods, cluster, node, settings)) {
     result.suppressed = settings.suppressor.forDecision(result, result.decision);
     if (result.suppressed) suppressedCount++;
     else {
@@ -172,6 +199,8 @@ function readSettings({ values, positionals }: Parsed<typeof OPTIONS>): DryRunSe
     output: parseChoice('--output', values.output ?? 'table', DRY_RUN_OUTPUT_FORMATS),
     suppressor: new Suppressor([]),
     failOn: parseFailOn(values['fail-on']),
+    fieldValidation: values['field-validation'] !== undefined ? parseChoice('--field-validation', values['field-validation'], FIELD_VALIDATIONS) : undefined,
+    ephemeralContainers: values['ephemeral-containers'] !== undefined ? readEphemeralContainersFile(values['ephemeral-containers']) : [],
   };
 }
 
@@ -188,16 +217,18 @@ function clusterFor(settings: DryRunSettings): ClusterFacts {
 }
 
 /** Lazily, so that each decision can be rendered and dropped before the next pod is simulated. */
-function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: NodeFacts, defaultNamespace: string): Generator<PodOutcome & { pod: PodInput['pod'] }> {
+function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: NodeFacts, settings: DryRunSettings): Generator<PodOutcome & { pod: PodInput['pod'] }> {
+  const defaultNamespace = settings.namespace;
   const clusters = new Map<string, ClusterFacts>([[defaultNamespace, cluster]]);
-  for (const { file, line, pod, workload } of pods) {
+  for (const input of pods) {
+    const { file, line, pod, workload } = input;
     const namespace = pod.namespace ?? defaultNamespace;
     let podCluster = clusters.get(namespace);
     if (!podCluster) {
       podCluster = { ...cluster, namespace: { name: namespace, labels: cluster.namespace.labels } };
       clusters.set(namespace, podCluster);
     }
-    yield { file, line, namespace, name: podDisplayName(pod), workload, pod, decision: simulate({ cluster: podCluster, node, pod }) };
+    yield { file, line, namespace, name: podDisplayName(pod), workload, pod, decision: simulate(simInputFor(input, podCluster, node, settings)) };
   }
 }
 

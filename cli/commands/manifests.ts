@@ -2,7 +2,9 @@
 import { fstatSync, readlinkSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { isMap } from '../../sim/pod.js';
-import type { Pod } from '../../sim/types.js';
+import type { Pod, PodSecurityPolicyFacts } from '../../sim/types.js';
+import { Reader } from '../../io/load/facts.js';
+import { isPodSecurityPolicyObject, readPodSecurityPolicyObject } from '../../io/load/psp.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 import type { WalkReport } from '../../io/load/source.js';
 import { InputFailure, decodeText, expandPaths, formatInputError, nonRegularKind, parseYamlDocumentsRecovering, readFd, readTextFile, systemMessage } from '../../io/load/source.js';
@@ -31,6 +33,8 @@ export interface Manifests {
   notes: string[];
   /** Every input's label in the order read, so that reports can place errors among the results. */
   files: string[];
+  /** PodSecurityPolicy objects among the inputs: they admit the pods (API servers up to 1.24). */
+  podSecurityPolicies: PodSecurityPolicyFacts[];
 }
 
 /**
@@ -38,7 +42,7 @@ export interface Manifests {
  * and after it, and every other file, are still read (a chart's one bad template must not hide the rest).
  */
 export async function readManifests(inputs: readonly string[], cwd = process.cwd()): Promise<Manifests> {
-  const manifests: Manifests = { pods: [], skipped: [], errors: [], notes: [], files: [] };
+  const manifests: Manifests = { pods: [], skipped: [], errors: [], notes: [], files: [], podSecurityPolicies: [] };
   for (const input of inputs) {
     const before = manifests.errors.length;
     const sources = await sourcesOf(input, cwd, manifests);
@@ -141,6 +145,13 @@ function collect(doc: YamlDocument, value: unknown, path: Path, out: Manifests, 
   const items = value['items'];
   if (kind.endsWith('List') && Array.isArray(items)) {
     items.forEach((item: unknown, index) => collect(doc, item, [...path, 'items', index], out, errors));
+    return;
+  }
+  if (isPodSecurityPolicyObject(value)) {
+    const reader = new Reader(doc);
+    const psp = readPodSecurityPolicyObject(reader, value, path);
+    errors.push(...reader.errors);
+    if (psp) out.podSecurityPolicies.push(psp);
     return;
   }
   // Pods, workloads' pod templates, and skips for other kinds: cli/commands/workloads.ts.

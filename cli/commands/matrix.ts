@@ -4,7 +4,8 @@
 import { gateProblems } from '../../sim/feature-gates.js';
 import { podDisplayName } from '../../sim/pod.js';
 import { simulate } from '../../sim/simulate.js';
-import type { ClusterFacts, Decision, Minor, NodeFacts } from '../../sim/types.js';
+import type { ClusterFacts, Decision, Minor, NodeFacts, PodSecurityPolicyFacts } from '../../sim/types.js';
+import { podSecurityPolicyNotes } from '../../io/load/psp.js';
 import { formatMinor } from '../../sim/version.js';
 import { EXIT, UsageError, flagFailure } from '../../io/args.js';
 import { paletteFor } from '../output/color.js';
@@ -14,6 +15,7 @@ import { matrixSarif } from '../output/sarif.js';
 import type { ClusterNode, LoadedCluster } from './cluster.js';
 import { loadCluster } from './cluster.js';
 import type { DryRunSettings } from './dry-run.js';
+import { simInputFor } from './dry-run.js';
 import type { PodInput } from './manifests.js';
 import { readManifests } from './manifests.js';
 import { buildNode } from './node.js';
@@ -38,11 +40,17 @@ export interface MatrixRun {
   columns: Column[];
   namespaceLabels: (namespace: string) => Readonly<Record<string, string>>;
   notes: string[];
+  /** The cluster file's podSecurityPolicies:. */
+  podSecurityPolicies?: PodSecurityPolicyFacts[];
+  /** --field-validation and --ephemeral-containers, as dry-run passes them. */
+  request: Pick<DryRunSettings, 'fieldValidation' | 'ephemeralContainers'>;
 }
 
 export async function runMatrix(settings: DryRunSettings): Promise<number> {
-  const run = await prepare(settings);
+  const prepared = await prepare(settings);
   const manifests = await readManifests(settings.inputs);
+  // PodSecurityPolicy objects among the inputs join the cluster file's; the admission check applies them up to 1.24.
+  const run = withPodSecurityPolicies(prepared, manifests.podSecurityPolicies);
   for (const note of run.notes) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
   const format = formatFor(settings);
   const rendered: string[] = [];
@@ -84,6 +92,16 @@ export async function runMatrix(settings: DryRunSettings): Promise<number> {
   out.flush();
   if (summary.errors.length > 0) return EXIT.usage;
   return failing ? EXIT.refusedOrFailed : EXIT.ok;
+}
+
+function withPodSecurityPolicies(run: MatrixRun, fromInputs: readonly PodSecurityPolicyFacts[]): MatrixRun {
+  const all = [...(run.podSecurityPolicies ?? []), ...fromInputs];
+  if (all.length === 0) return run;
+  return {
+    ...run,
+    columns: run.columns.map((column) => ({ ...column, base: { ...column.base, podSecurityPolicies: column.base.version <= 24 ? all : [] } })),
+    notes: [...run.notes, ...podSecurityPolicyNotes(all.length, run.versions)],
+  };
 }
 
 function formatFor(settings: DryRunSettings): MatrixFormat {
@@ -134,6 +152,8 @@ export async function prepare(settings: DryRunSettings, cwd = process.cwd()): Pr
     columns,
     namespaceLabels: (namespace) => namespaces?.get(namespace) ?? settings.labels,
     notes,
+    podSecurityPolicies: cluster?.podSecurityPolicies ?? [],
+    request: { fieldValidation: settings.fieldValidation, ephemeralContainers: settings.ephemeralContainers },
   };
 }
 
@@ -146,7 +166,8 @@ function setupKey(node: NodeFacts): string {
 
 /** The same decision for the table and the JSON groups: outcome, where, why, and what each container runs. */
 export function decisionKey(decision: Decision): string {
-  return JSON.stringify([decision.outcome, decision.stage, decision.reason, decision.message, decision.warnings, decision.containers.map((c) => [c.name, c.procAttrCurrent, c.state])]);
+  const workload = decision.workload ? [decision.workload.outcome, decision.workload.message, decision.workload.warnings, decision.workload.event?.message ?? null] : null;
+  return JSON.stringify([decision.outcome, decision.stage, decision.reason, decision.message, decision.warnings, decision.containers.map((c) => [c.name, c.procAttrCurrent, c.state]), workload]);
 }
 
 export function* evaluateAll(pods: readonly PodInput[], run: MatrixRun, defaultNamespace: string): Generator<MatrixOutcome> {
@@ -188,7 +209,7 @@ export function* evaluateAll(pods: readonly PodInput[], run: MatrixRun, defaultN
         if (!node || setup === undefined) continue;
         let decision = bySetup.get(setup);
         if (!decision) {
-          decision = simulate({ cluster, node: node.facts, pod: input.pod });
+          decision = simulate(simInputFor(input, cluster, node.facts, run.request));
           bySetup.set(setup, decision);
         }
         const group = groups.get(setup);

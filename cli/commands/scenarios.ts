@@ -4,7 +4,7 @@ import { simulate } from '../../sim/simulate.js';
 import type { OptionSpecs } from '../../io/args.js';
 import { EXIT, EXIT_CODES_HELP, UsageError, parseChoice, parseCommandLine } from '../../io/args.js';
 import type { Scenario } from '../../io/load/scenario.js';
-import { nodeForPod } from '../../io/load/scenario.js';
+import { scenarioInput } from '../../io/load/scenario.js';
 import { loadScenariosRecovering } from '../../io/load/scenarios.js';
 import type { InputError } from '../../io/load/source.js';
 import { InputFailure } from '../../io/load/source.js';
@@ -69,7 +69,7 @@ export async function runScenarios(argv: string[]): Promise<number> {
 }
 
 export function runScenario(scenario: Scenario): ScenarioOutcome {
-  const decision = simulate({ cluster: scenario.cluster, node: nodeForPod(scenario), pod: scenario.pod });
+  const decision = simulate(scenarioInput(scenario));
   return { name: scenario.name, file: scenario.file, line: scenario.line, decision, mismatches: compareExpectation(decision, scenario.expect) };
 }
 

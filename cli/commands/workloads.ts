@@ -2,7 +2,8 @@
 // StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, PodTemplate), with what the scheduler
 // reads (nodeName, nodeSelector, required node affinity, tolerations) and where the AppArmor requests were written.
 import { ANNOTATION_PREFIX, isMap, readPod } from '../../sim/pod.js';
-import type { Pod } from '../../sim/types.js';
+import type { Pod, WorkloadRequest } from '../../sim/types.js';
+import { getIn, readWorkload, WORKLOAD_TEMPLATES } from '../../sim/workload-manifest.js';
 import { Reader } from '../../io/load/facts.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 
@@ -59,6 +60,8 @@ export interface CollectedPod {
   line: number;
   pod: Pod;
   workload?: WorkloadRef | undefined;
+  /** The create of the workload itself (kind, apiVersion, name), for the workload-level outcome. */
+  request?: WorkloadRequest | undefined;
   placement?: Placement | undefined;
   requests?: RequestLines | undefined;
 }
@@ -76,36 +79,7 @@ export interface Collector {
   skipped: CollectedSkip[];
 }
 
-/** Where each workload kind keeps its pod template. */
-export const WORKLOAD_TEMPLATES: Readonly<Record<string, readonly string[]>> = {
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-  PodTemplate: ['template'],
-};
-
-/**
- * The name part a controller puts in front of the random suffix; `<random>` stands for what nobody can predict
- * (the pod-template-hash of a Deployment's ReplicaSet, a CronJob's scheduled-time suffix), as sim/expect.ts matches it.
- */
-function podNaming(kind: string, name: string): { name?: string; generateName?: string } {
-  switch (kind) {
-    case 'StatefulSet':
-      return { name: `${name}-0` };
-    case 'Deployment':
-      // ReplicaSet <name>-<pod-template-hash>, its pods <name>-<pod-template-hash>-<5 random characters>.
-      return { generateName: `${name}-<random>-` };
-    case 'CronJob':
-      // Job <name>-<minutes since the epoch of the scheduled time>, its pods <job>-<random>.
-      return { generateName: `${name}-<random>-` };
-    default:
-      return { generateName: `${name}-` };
-  }
-}
+export { WORKLOAD_TEMPLATES } from '../../sim/workload-manifest.js';
 
 /** Tolerations the DaemonSet controller adds to every DaemonSet pod (pkg/controller/daemon/util AddOrUpdateDaemonPodTolerations). */
 const DAEMONSET_TOLERATIONS: readonly Toleration[] = [
@@ -136,45 +110,30 @@ export function collectObject(doc: YamlDocument, value: Record<string, unknown>,
     out.pods.push({ file: doc.file, line, pod: read.pod, placement: placementOf(spec, false), requests: requestLines(doc, path, value) });
     return;
   }
-  const templatePath = WORKLOAD_TEMPLATES[kind];
-  if (!templatePath) {
+  if (!WORKLOAD_TEMPLATES[kind]) {
     out.skipped.push({ file: doc.file, line, kind, name, why: kind ? 'not a Pod' : 'no kind: not a Kubernetes object' });
     return;
   }
-  const template = getIn(value, templatePath);
-  if (!isMap(template)) {
-    out.skipped.push({ file: doc.file, line, kind, name, why: `no pod template (${templatePath.join('.')})` });
-    return;
-  }
-  const generatedFrom = typeof metadata['generateName'] === 'string' ? `${metadata['generateName']}<random>` : '';
-  const baseName = name || generatedFrom;
-  if (!baseName) {
-    errors.push({ file: doc.file, line, message: `metadata.name: a ${kind} needs metadata.name` });
-    return;
-  }
-  const templateMeta = isMap(template['metadata']) ? template['metadata'] : {};
-  const namespace = metadata['namespace'];
-  const podManifest = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    // Controllers copy the template's labels and annotations, and name the pod themselves in the workload's namespace.
-    metadata: { ...templateMeta, name: undefined, generateName: undefined, namespace, ...podNaming(kind, baseName) },
-    spec: template['spec'],
-  };
-  const read = readPod(podManifest);
-  const at = [...path, ...templatePath];
+  const read = readWorkload(value);
   if (!read.ok) {
-    reportIssues(doc, at, read.issues, errors);
+    const first = read.issues[0];
+    if (read.noTemplate && first) out.skipped.push({ file: doc.file, line, kind, name, why: first.message });
+    else if (read.issues.some((i) => i.path[0] === 'metadata' && i.path[1] === 'name' && i.path.length === 2)) errors.push({ file: doc.file, line, message: `metadata.name: a ${kind} needs metadata.name` });
+    else reportIssues(doc, path, read.issues, errors);
     return;
   }
-  const spec = isMap(template['spec']) ? template['spec'] : {};
+  const at = [...path, ...read.templatePath];
+  const template = getIn(value, read.templatePath);
+  const templateMap = isMap(template) ? template : {};
+  const spec = isMap(templateMap['spec']) ? templateMap['spec'] : {};
   out.pods.push({
     file: doc.file,
     line,
     pod: read.pod,
-    workload: { kind, name: baseName },
+    workload: { kind, name: read.request.name },
+    request: read.request,
     placement: placementOf(spec, kind === 'DaemonSet'),
-    requests: requestLines(doc, at, template),
+    requests: requestLines(doc, at, templateMap),
   });
 }
 
@@ -182,15 +141,6 @@ function reportIssues(doc: YamlDocument, at: Path, issues: readonly { path: read
   const reader = new Reader(doc);
   for (const issue of issues) reader.error([...at, ...issue.path], issue.message);
   errors.push(...reader.errors);
-}
-
-function getIn(value: unknown, path: readonly string[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (!isMap(current)) return undefined;
-    current = current[key];
-  }
-  return current;
 }
 
 function requestLines(doc: YamlDocument, at: Path, podLike: Record<string, unknown>): RequestLines {

@@ -1,6 +1,6 @@
 // The JSON formats. Their shapes are a documented interface (docs/output.md, docs/schema/): add keys, never rename them.
 import type { Mismatch } from '../../sim/expect.js';
-import type { ContainerResult, Decision, Minor, Outcome, Pod, Stage, TraceEntry } from '../../sim/types.js';
+import type { ContainerResult, Decision, Minor, Outcome, Pod, Stage, TraceEntry, WorkloadDecision } from '../../sim/types.js';
 import { formatMinor } from '../../sim/version.js';
 import type { SkippedDocument } from '../commands/manifests.js';
 import type { WorkloadRef } from '../commands/workloads.js';
@@ -45,6 +45,35 @@ export interface PodResultJson {
   workload?: WorkloadRef;
   /** Only for a refusal the config file suppresses. */
   suppressed?: ReturnType<typeof suppressionJson>;
+  /** Only for a workload: the create of the workload itself, and the controller's event when the pod is refused. */
+  workloadCreate?: WorkloadCreateJson;
+}
+
+export interface WorkloadCreateJson {
+  kind: string;
+  groupKind: string;
+  name: string;
+  outcome: WorkloadDecision['outcome'];
+  reason: string;
+  message: string;
+  warnings: string[];
+  event: { object: string; reason: string; message: string } | null;
+  trace?: TraceEntry[];
+}
+
+export function workloadCreateJson(workload: WorkloadDecision, explain: boolean): WorkloadCreateJson {
+  const json: WorkloadCreateJson = {
+    kind: workload.kind,
+    groupKind: workload.groupKind,
+    name: workload.name,
+    outcome: workload.outcome,
+    reason: workload.reason,
+    message: workload.message,
+    warnings: workload.warnings,
+    event: workload.event ?? null,
+  };
+  if (explain) json.trace = workload.trace;
+  return json;
 }
 
 export interface DryRunJson {
@@ -96,6 +125,7 @@ export function podResultJson(result: PodOutcome, explain: boolean): PodResultJs
     json.trace = decision.trace;
   }
   if (result.workload) json.workload = { kind: result.workload.kind, name: result.workload.name };
+  if (decision.workload) json.workloadCreate = workloadCreateJson(decision.workload, explain);
   if (result.suppressed) json.suppressed = suppressionJson(result.suppressed);
   return json;
 }
@@ -124,6 +154,8 @@ export interface ScenarioResultJson {
     message: string;
     containers: Record<string, { profile: string | null }>;
     warnings: string[];
+    /** Only for a workload scenario. */
+    workload?: WorkloadCreateJson;
   };
   mismatches: Mismatch[];
 }
@@ -161,5 +193,7 @@ function scenarioResultJson(outcome: ScenarioOutcome): ScenarioResultJson {
 function actualJson(decision: Decision): ScenarioResultJson['actual'] {
   const containers: Record<string, { profile: string | null }> = {};
   for (const c of decision.containers) containers[c.name] = { profile: c.procAttrCurrent };
-  return { outcome: decision.outcome, stage: decision.stage, reason: decision.reason, message: decision.message, containers, warnings: decision.warnings };
+  const actual: ScenarioResultJson['actual'] = { outcome: decision.outcome, stage: decision.stage, reason: decision.reason, message: decision.message, containers, warnings: decision.warnings };
+  if (decision.workload) actual.workload = workloadCreateJson(decision.workload, false);
+  return actual;
 }

@@ -125,7 +125,8 @@ function resultsOf(outcome: MatrixOutcome): SarifResult[] {
     for (const group of cell.groups) {
       const ruleId = ruleFor(group.decision);
       if (ruleId) add(ruleId, group.decision.message, group.decision, cell.version, group.nodes);
-      for (const warning of group.decision.warnings) {
+      // The workload's own warnings are what kubectl prints; the pod's are returned to its controller.
+      for (const warning of [...(group.decision.workload?.warnings ?? []), ...group.decision.warnings]) {
         if (!warning.startsWith('apparmor-sim: ')) add('apparmor/api-warning', warning, group.decision, cell.version, group.nodes);
       }
     }

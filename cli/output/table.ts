@@ -76,6 +76,7 @@ function podLines(result: PodOutcome, explain: boolean, colors: Palette): string
 }
 
 export function decisionDetails(decision: Decision, explain: boolean, colors: Palette, lines: string[]): void {
+  workloadDetails(decision, explain, colors, lines);
   for (const c of decision.containers) lines.push(`${INDENT}${safe(containerLabel(c))}: ${safe(containerSummary(c))}`);
   for (const w of decision.warnings) lines.push(colors.warn(`${INDENT}warning: ${indentContinuation(w)}`));
   if (!explain) return;
@@ -85,6 +86,23 @@ export function decisionDetails(decision: Decision, explain: boolean, colors: Pa
 /** `suppressed: <reason> (.apparmor-sim.yaml:12, until 2026-12-31)` */
 export function suppressionText(s: Suppression): string {
   return safe(`suppressed: ${s.reason} (${s.at}${s.expires !== undefined ? `, until ${s.expires}` : ''})`);
+}
+
+/**
+ * The workload's own create (what kubectl apply prints for it) and the event its controller records when the pod is
+ * refused; the line above then is the pod's.
+ */
+function workloadDetails(decision: Decision, explain: boolean, colors: Palette, lines: string[]): void {
+  const workload = decision.workload;
+  if (!workload) return;
+  const what = safe(`${workload.groupKind}/${workload.name}`);
+  // A created workload with nothing to say is implied by the pod line under it.
+  if (workload.outcome === 'Created' && workload.warnings.length === 0 && !workload.event && !explain) return;
+  lines.push(`${INDENT}workload ${what}: ${workload.outcome === 'Created' ? colors.good('created') : `${colors.bad('refused')} (${workload.reason}; no pods are created)`}`);
+  for (const w of workload.warnings) lines.push(colors.warn(`${INDENT}workload warning: ${indentContinuation(w)}`));
+  if (workload.event) lines.push(colors.bad(`${INDENT}event ${workload.event.reason} on ${workload.event.object}: ${indentContinuation(workload.event.message)}`));
+  if (!explain) return;
+  for (const t of workload.trace) lines.push(colors.dim(`${INDENT}trace: ${t.verdict.padEnd(6)} ${t.check} (${t.component}): ${indentContinuation(t.detail)}`));
 }
 
 /**

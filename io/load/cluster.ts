@@ -2,7 +2,8 @@
 // by `dry-run --cluster` (cli/) and `conformance plan --cluster` (conformance/), hence here below both.
 import { resolve } from 'node:path';
 import { isMap } from '../../sim/pod.js';
-import type { FeatureGates, Minor, NodeFacts, RuntimeName } from '../../sim/types.js';
+import type { FeatureGates, Minor, NodeFacts, PodSecurityPolicyFacts, RuntimeName } from '../../sim/types.js';
+import { readPodSecurityPolicyList } from './psp.js';
 import { formatMinor, parseVersion } from '../../sim/version.js';
 import { Reader, defaultRuntime, readNode } from './facts.js';
 import type { YamlDocument } from './source.js';
@@ -23,7 +24,7 @@ export interface SchedulableNode {
   taints: readonly Taint[];
 }
 
-export const CLUSTER_FILE_KEYS = ['version', 'featureGates', 'namespaces', 'nodes'] as const;
+export const CLUSTER_FILE_KEYS = ['version', 'featureGates', 'namespaces', 'nodes', 'podSecurityPolicies'] as const;
 /** Keys of a cluster file's nodes[] entry on top of the node keys readNode knows. */
 export const CLUSTER_NODE_EXTRA_KEYS = ['labels', 'taints'] as const;
 const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
@@ -38,6 +39,8 @@ export interface LoadedCluster {
   version: Minor | undefined;
   featureGates: FeatureGates;
   namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** The file's podSecurityPolicies: (objects or the short form); they admit pods on API servers up to 1.24. */
+  podSecurityPolicies: PodSecurityPolicyFacts[];
   /** The nodes for one API server version: nodes without a kubeletVersion follow it. */
   nodesFor(apiserver: Minor, kubelet: Minor | undefined): Promise<ClusterNode[]>;
   notes: string[];
@@ -75,6 +78,7 @@ async function fromClusterFile(doc: YamlDocument, label: string): Promise<Loaded
     const name = reader.string(ns['name'], [...at, 'name'], true);
     if (name) namespaces.set(name, reader.stringMap(ns['labels'], [...at, 'labels']));
   });
+  const podSecurityPolicies = readPodSecurityPolicyList(reader, map['podSecurityPolicies'], ['podSecurityPolicies']);
   const entries = reader.list(map['nodes'], ['nodes']);
   if (map['nodes'] !== undefined && entries.length === 0) reader.error(['nodes'], 'needs at least one node');
   const extras = entries.map((entry, index) => nodeExtras(reader, entry, ['nodes', index]));
@@ -85,6 +89,7 @@ async function fromClusterFile(doc: YamlDocument, label: string): Promise<Loaded
     version,
     featureGates,
     namespaces,
+    podSecurityPolicies,
     notes: clusterNotes,
     async nodesFor(apiserver, kubelet) {
       const nodeReader = new Reader(doc);
@@ -145,7 +150,7 @@ function fromNodeList(doc: YamlDocument, label: string): LoadedCluster {
   const reader = new Reader(doc);
   const root = doc.value as Record<string, unknown>;
   const items = root['kind'] === 'Node' ? [root] : reader.list(root['items'], ['items']);
-  const parsed: { name: string; kubelet: Minor | undefined; os: 'linux' | 'windows'; runtimeText: string; labels: Record<string, string>; taints: Taint[] }[] = [];
+  const parsed: { name: string; kubelet: Minor | undefined; os: 'linux' | 'windows'; runtimeText: string; labels: Record<string, string>; taints: Taint[]; appArmorReported: boolean }[] = [];
   items.forEach((item, index) => {
     const at: (string | number)[] = root['kind'] === 'Node' ? [] : ['items', index];
     const node = reader.map(item, at, true);
@@ -171,20 +176,25 @@ function fromNodeList(doc: YamlDocument, label: string): LoadedCluster {
     }
     const osText = reader.string(info['operatingSystem'], [...at, 'status', 'nodeInfo', 'operatingSystem']) ?? labels['kubernetes.io/os'] ?? 'linux';
     const os = osText === 'windows' ? 'windows' : 'linux';
-    parsed.push({ name, kubelet, os, runtimeText: reader.string(info['containerRuntimeVersion'], [...at, 'status', 'nodeInfo', 'containerRuntimeVersion']) ?? '', labels: { ...defaultLabels({ name, os }), ...labels }, taints });
+    parsed.push({ name, kubelet, os, runtimeText: reader.string(info['containerRuntimeVersion'], [...at, 'status', 'nodeInfo', 'containerRuntimeVersion']) ?? '', labels: { ...defaultLabels({ name, os }), ...labels }, taints, appArmorReported: readyReportsAppArmor(status['conditions']) });
   });
   if (parsed.length === 0) reader.error(root['kind'] === 'Node' ? [] : ['items'], 'no nodes in the node list');
   if (reader.errors.length > 0) throw relabel(reader.errors, doc.file, label);
   const kubelets = parsed.flatMap((p) => (p.kubelet !== undefined ? [p.kubelet] : []));
   const newest = kubelets.length > 0 ? Math.max(...kubelets) : undefined;
+  const assumed = parsed.filter((p) => p.os === 'linux' && !p.appArmorReported).map((p) => p.name);
+  const reported = parsed.filter((p) => p.appArmorReported).map((p) => p.name);
   const notes = [
-    `${label}: a node list does not say whether AppArmor is enabled or which profiles are loaded; assuming AppArmor is enabled on Linux nodes with no profile loaded (write a cluster file with profiles, or use "apparmor-sim node snapshot" on the nodes)`,
+    assumed.length === 0
+      ? `${label}: the Ready condition of ${reported.join(', ')} says "AppArmor enabled"; a node list does not say which profiles are loaded, assuming none (write a cluster file with profiles, or use "apparmor-sim node snapshot" on the nodes)`
+      : `${label}: a node list does not say whether AppArmor is enabled or which profiles are loaded; assuming AppArmor is enabled on Linux nodes with no profile loaded${reported.length > 0 ? ` (the Ready condition of ${reported.join(', ')} says "AppArmor enabled"; not of ${assumed.join(', ')})` : ''} (write a cluster file with profiles, or use "apparmor-sim node snapshot" on the nodes)`,
   ];
   return {
     label,
     version: newest,
     featureGates: {},
     namespaces: new Map(),
+    podSecurityPolicies: [],
     notes,
     async nodesFor(apiserver) {
       return parsed.map((p) => {
@@ -194,6 +204,17 @@ function fromNodeList(doc: YamlDocument, label: string): LoadedCluster {
       });
     },
   };
+}
+
+/**
+ * The kubelet appends ". AppArmor enabled" to its Ready condition's message when the condition is True and its
+ * AppArmor host validation passes (pkg/kubelet/kubelet_node_status.go from 1.4, pkg/kubelet/nodestatus/setters.go
+ * ReadyCondition later: "TODO(tallclair): This is a temporary message until node feature reporting is added"). Its
+ * absence proves nothing for kubelets that no longer print it, so only its presence is read.
+ */
+export function readyReportsAppArmor(conditions: unknown): boolean {
+  if (!Array.isArray(conditions)) return false;
+  return conditions.some((c: unknown) => isMap(c) && c['type'] === 'Ready' && c['status'] === 'True' && typeof c['message'] === 'string' && c['message'].includes('. AppArmor enabled'));
 }
 
 /** containerRuntimeVersion is `<runtime>://<version>`, e.g. containerd://1.7.13, cri-o://1.29.1, docker://20.10.7. */

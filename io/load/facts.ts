@@ -1,10 +1,11 @@
 import { dirname, resolve } from 'node:path';
 import { gateProblems } from '../../sim/feature-gates.js';
 import { isMap } from '../../sim/pod.js';
-import type { ClusterFacts, FeatureGates, LoadedProfile, Minor, NodeFacts, PodSecurityPolicyFacts, ProfileMode, RuntimeName } from '../../sim/types.js';
+import type { ClusterFacts, FeatureGates, LoadedProfile, Minor, NodeFacts, ProfileMode, RuntimeName } from '../../sim/types.js';
 import { PROFILE_MODES, RUNTIME_NAMES } from '../../sim/types.js';
 import { describeType, parseVersion } from '../../sim/version.js';
 import type { InputError, YamlDocument } from './source.js';
+import { readPodSecurityPolicyList } from './psp.js';
 
 export type Path = (string | number)[];
 
@@ -194,20 +195,8 @@ export function readCluster(reader: Reader, value: unknown, path: Path): Cluster
     name: reader.string(nsMap?.['name'], [...path, 'namespace', 'name']) ?? 'default',
     labels: reader.stringMap(nsMap?.['labels'], [...path, 'namespace', 'labels']),
   };
-  const podSecurityPolicies = reader.list(map['podSecurityPolicies'], [...path, 'podSecurityPolicies']).flatMap((entry, index): PodSecurityPolicyFacts[] => {
-    const at = [...path, 'podSecurityPolicies', index];
-    const psp = reader.map(entry, at, true);
-    if (!psp) return [];
-    reader.onlyKeys(psp, at, ['name', 'defaultProfileName', 'allowedProfileNames']);
-    const name = reader.string(psp['name'], [...at, 'name'], true);
-    const defaultProfileName = reader.string(psp['defaultProfileName'], [...at, 'defaultProfileName']);
-    const allowed = psp['allowedProfileNames'];
-    // Accept the annotation's comma-separated string or a YAML list of names.
-    const allowedProfileNames = Array.isArray(allowed)
-      ? allowed.map((item, i) => reader.string(item, [...at, 'allowedProfileNames', i], true) ?? '').join(',')
-      : reader.string(allowed, [...at, 'allowedProfileNames']);
-    return name ? [{ name, defaultProfileName, allowedProfileNames }] : [];
-  });
+  // The short form {name, defaultProfileName, allowedProfileNames} or PodSecurityPolicy objects (io/load/psp.ts).
+  const podSecurityPolicies = readPodSecurityPolicyList(reader, map['podSecurityPolicies'], [...path, 'podSecurityPolicies']);
   if (version === undefined) return undefined;
   if (podSecurityPolicies.length > 0 && version >= 25) {
     reader.error([...path, 'podSecurityPolicies'], `PodSecurityPolicy was removed in 1.25 (#109798); this cluster is 1.${version}`);

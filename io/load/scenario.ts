@@ -1,7 +1,10 @@
 import { dirname, resolve } from 'node:path';
-import type { Expectation } from '../../sim/expect.js';
+import type { Expectation, WorkloadExpectation } from '../../sim/expect.js';
 import { isMap, readPod } from '../../sim/pod.js';
-import type { ClusterFacts, NodeFacts, Outcome, Pod, Stage } from '../../sim/types.js';
+import type { ClusterFacts, Container, FieldValidation, NodeFacts, Outcome, Pod, SimInput, Stage, WorkloadRequest } from '../../sim/types.js';
+import { FIELD_VALIDATIONS } from '../../sim/types.js';
+import { readWorkload } from '../../sim/workload-manifest.js';
+import { readEphemeralContainers } from './ephemeral.js';
 import { readCluster, readNode, Reader } from './facts.js';
 import type { InputError, YamlDocument } from './source.js';
 import { displayLabel, formatInputError, InputFailure, parseYamlDocuments, parseYamlDocumentsRecovering, readTextFile } from './source.js';
@@ -15,14 +18,20 @@ export interface Scenario {
   cluster: ClusterFacts;
   nodes: NodeFacts[];
   pod: Pod;
-  /** The manifest as written, for the conformance harness to create. */
+  /** The manifest as written, for the conformance harness to create (the workload's, for a workload scenario). */
   podManifest: Record<string, unknown>;
+  /** `workload:` (or a podFile holding a workload): the workload is created and `pod` is its controller's pod. */
+  workload?: WorkloadRequest | undefined;
+  /** `ephemeralContainers:`: added to the running pod through pods/ephemeralcontainers. */
+  ephemeralContainers: Container[];
+  /** `fieldValidation:` of the create; absent: the server's default. */
+  fieldValidation?: FieldValidation | undefined;
   expect: Expectation;
   /** Notes from loading (e.g. profiles read without apparmor_parser). */
   notes: string[];
 }
 
-export const SCENARIO_KEYS = ['name', 'description', 'cluster', 'nodes', 'pod', 'podFile', 'expect'] as const;
+export const SCENARIO_KEYS = ['name', 'description', 'cluster', 'nodes', 'pod', 'podFile', 'workload', 'ephemeralContainers', 'fieldValidation', 'expect'] as const;
 const OUTCOMES: readonly Outcome[] = ['Run', 'Forbidden', 'Blocked', 'Rejected', 'CreateContainerError'];
 const STAGES: readonly Stage[] = ['apiserver', 'admission', 'kubelet', 'runtime'];
 
@@ -79,11 +88,12 @@ async function readScenario(doc: YamlDocument, value: unknown, base: (string | n
   const cluster = readCluster(reader, map['cluster'], [...base, 'cluster']);
   const notes: string[] = [];
 
-  let manifest: unknown = map['pod'];
+  let manifest: unknown = map['workload'] ?? map['pod'];
   let podDoc: YamlDocument = doc;
-  let podBase: (string | number)[] = [...base, 'pod'];
+  let podBase: (string | number)[] = [...base, map['workload'] !== undefined ? 'workload' : 'pod'];
+  if (map['workload'] !== undefined && map['pod'] !== undefined) reader.error([...base, 'workload'], 'give either pod or workload, not both');
   if (map['podFile'] !== undefined) {
-    if (map['pod'] !== undefined) reader.error([...base, 'podFile'], 'give either pod or podFile, not both');
+    if (map['pod'] !== undefined || map['workload'] !== undefined) reader.error([...base, 'podFile'], 'give either pod, workload or podFile, not several');
     const podFile = reader.string(map['podFile'], [...base, 'podFile'], true);
     if (podFile) {
       const path = resolve(dirname(absoluteFile), podFile);
@@ -117,13 +127,18 @@ async function readScenario(doc: YamlDocument, value: unknown, base: (string | n
       }
     }
   } else if (manifest === undefined) {
-    reader.error([...base, 'pod'], 'is required (a Pod manifest, or podFile: <path>)');
+    reader.error([...base, 'pod'], 'is required (a Pod manifest, workload: <a workload manifest>, or podFile: <path>)');
   }
   let pod: Pod | undefined;
+  let workload: WorkloadRequest | undefined;
   if (manifest !== undefined) {
-    const read = readPod(manifest);
-    if (read.ok) pod = read.pod;
-    else {
+    const isWorkload = map['workload'] !== undefined || (isMap(manifest) && manifest['kind'] !== undefined && manifest['kind'] !== 'Pod');
+    const workloadRead = isWorkload && isMap(manifest) ? readWorkload(manifest) : undefined;
+    const read = workloadRead ?? readPod(manifest);
+    if (read.ok) {
+      pod = read.pod;
+      if (workloadRead?.ok) workload = workloadRead.request;
+    } else {
       const podReader = podDoc === doc ? reader : new Reader(podDoc);
       for (const issue of read.issues) podReader.error([...podBase, ...issue.path], issue.message);
       if (podReader !== reader) reader.errors.push(...podReader.errors);
@@ -140,7 +155,13 @@ async function readScenario(doc: YamlDocument, value: unknown, base: (string | n
     }
   }
 
+  const ephemeralContainers = readEphemeralContainers(reader, map['ephemeralContainers'], [...base, 'ephemeralContainers']);
+  const fieldValidationText = reader.string(map['fieldValidation'], [...base, 'fieldValidation']);
+  if (fieldValidationText !== undefined && !(FIELD_VALIDATIONS as readonly string[]).includes(fieldValidationText)) {
+    reader.error([...base, 'fieldValidation'], `unknown value ${JSON.stringify(fieldValidationText)} (expected one of: ${FIELD_VALIDATIONS.join(', ')})`);
+  }
   const expect = readExpectation(reader, map['expect'], [...base, 'expect']);
+  if (expect?.workload && !workload) reader.error([...base, 'expect', 'workload'], 'only a workload scenario (workload:) has a workload outcome');
   if (reader.errors.length > 0 || !cluster || !pod || !expect) throw new InputFailure(reader.errors);
   return {
     name,
@@ -151,15 +172,34 @@ async function readScenario(doc: YamlDocument, value: unknown, base: (string | n
     nodes,
     pod,
     podManifest: isMap(manifest) ? manifest : {},
+    workload,
+    ephemeralContainers,
+    fieldValidation: fieldValidationText as FieldValidation | undefined,
     expect,
     notes,
   };
 }
 
+/** The create a scenario describes, as the model's input (a manifest as written: spec.ephemeralContainers is on the create). */
+export function scenarioRequest(scenario: Pick<Scenario, 'pod' | 'workload' | 'ephemeralContainers' | 'fieldValidation'>): Omit<SimInput, 'cluster' | 'node'> {
+  return {
+    pod: scenario.pod,
+    ephemeralOnCreate: true,
+    addEphemeralContainers: scenario.ephemeralContainers.length > 0 ? scenario.ephemeralContainers : undefined,
+    workload: scenario.workload,
+    fieldValidation: scenario.fieldValidation,
+  };
+}
+
+/** The model's input for a scenario on the node its pod lands on. */
+export function scenarioInput(scenario: Scenario): SimInput {
+  return { cluster: scenario.cluster, node: nodeForPod(scenario), ...scenarioRequest(scenario) };
+}
+
 function readExpectation(reader: Reader, value: unknown, path: (string | number)[]): Expectation | undefined {
   const map = reader.map(value, path, true);
   if (!map) return undefined;
-  reader.onlyKeys(map, path, ['outcome', 'stage', 'reason', 'message', 'messageContains', 'containers', 'warnings']);
+  reader.onlyKeys(map, path, ['outcome', 'stage', 'reason', 'message', 'messageContains', 'containers', 'warnings', 'workload']);
   const outcome = reader.string(map['outcome'], [...path, 'outcome'], true);
   if (outcome !== undefined && !(OUTCOMES as readonly string[]).includes(outcome)) {
     reader.error([...path, 'outcome'], `unknown outcome ${JSON.stringify(outcome)} (expected one of: ${OUTCOMES.join(', ')})`);
@@ -183,8 +223,10 @@ function readExpectation(reader: Reader, value: unknown, path: (string | number)
     const text = reader.string(w, [...path, 'warnings', i], true);
     return text === undefined ? [] : [text];
   });
+  const workload = readWorkloadExpectation(reader, map['workload'], [...path, 'workload']);
   if (outcome === undefined) return undefined;
   return {
+    workload,
     outcome: outcome as Outcome,
     stage: stage as Stage | undefined,
     reason: reader.string(map['reason'], [...path, 'reason']),
@@ -192,6 +234,35 @@ function readExpectation(reader: Reader, value: unknown, path: (string | number)
     messageContains: reader.string(map['messageContains'], [...path, 'messageContains']),
     containers: Object.keys(containers).length ? containers : undefined,
     warnings: warnings.length ? warnings : undefined,
+  };
+}
+
+const WORKLOAD_OUTCOMES = ['Created', 'Forbidden'] as const;
+
+function readWorkloadExpectation(reader: Reader, value: unknown, path: (string | number)[]): WorkloadExpectation | undefined {
+  const map = reader.map(value, path);
+  if (!map) return undefined;
+  reader.onlyKeys(map, path, ['outcome', 'reason', 'message', 'messageContains', 'warnings', 'event', 'noEvent']);
+  const outcome = reader.string(map['outcome'], [...path, 'outcome'], true);
+  if (outcome !== undefined && !(WORKLOAD_OUTCOMES as readonly string[]).includes(outcome)) {
+    reader.error([...path, 'outcome'], `unknown workload outcome ${JSON.stringify(outcome)} (expected one of: ${WORKLOAD_OUTCOMES.join(', ')})`);
+    return undefined;
+  }
+  const warnings = reader.list(map['warnings'], [...path, 'warnings']).flatMap((w, i) => {
+    const text = reader.string(w, [...path, 'warnings', i], true);
+    return text === undefined ? [] : [text];
+  });
+  const noEvent = map['noEvent'];
+  if (noEvent !== undefined && typeof noEvent !== 'boolean') reader.error([...path, 'noEvent'], 'must be true or false');
+  if (outcome === undefined) return undefined;
+  return {
+    outcome: outcome as WorkloadExpectation['outcome'],
+    reason: reader.string(map['reason'], [...path, 'reason']),
+    message: reader.string(map['message'], [...path, 'message']),
+    messageContains: reader.string(map['messageContains'], [...path, 'messageContains']),
+    warnings: warnings.length ? warnings : undefined,
+    event: reader.string(map['event'], [...path, 'event']),
+    noEvent: noEvent === true ? true : undefined,
   };
 }
 

@@ -35,7 +35,9 @@ export const apiValidateAnnotations: Check = {
     if (keys.length === 0) return skip('no AppArmor annotations');
     const gateOn = gateEnabled(ctx.cluster.featureGates, 'AppArmor', apiserver);
     const fieldErrors: FieldError[] = [];
-    const createdContainers = ctx.pod.containers.filter((c) => c.kind !== 'ephemeralContainers');
+    // podSpecHasContainer visits every container of the spec being created (VisitContainersWithPath @000f260); ephemeral
+    // containers are only in it when the create itself carries spec.ephemeralContainers (refused anyway).
+    const createdContainers = ctx.pod.containers;
     for (const key of keys) {
       const field = `metadata.annotations[${key}]`;
       if (!gateOn && apiserver <= GATE_FORBIDS_UNTIL) {

@@ -45,3 +45,44 @@ export const runtimeStartEphemeral: Check = {
     return { verdict: 'pass', detail: run.details.join('; '), containers: run.results };
   },
 };
+
+/** spec.ephemeralContainers is a PodSpec field from 1.16 (KEP-277, kubernetes/enhancements#277). */
+export const EPHEMERAL_FIELD_FROM = 16;
+
+/**
+ * ValidatePodCreate, pkg/apis/core/validation/validation.go (@000f260): "EphemeralContainers can only be set on update
+ * using the ephemeralcontainers subresource" -> field.Forbidden(spec.ephemeralContainers, "cannot be set on create"),
+ * after the metadata and spec errors and before validateAppArmorAnnotationsAndFieldsMatchOnCreate. Only when the create
+ * itself carries them; while the EphemeralContainers gate is off (1.16-1.22 by default) dropDisabledFields removed them
+ * first (sim/simulate.ts), and before 1.16 the decoder does not know the field.
+ */
+export const apiEphemeralOnCreate: Check = {
+  id: 'api-validate-ephemeral-on-create',
+  stage: 'apiserver',
+  component: 'apiserver',
+  versions: { from: EPHEMERAL_FIELD_FROM },
+  validation: true,
+  source: 'k8s/k8s pkg/apis/core/validation/validation.go ValidatePodCreate ("cannot be set on create", @000f260)',
+  run(ctx) {
+    if (!ctx.ephemeralOnCreate || !ctx.pod.containers.some((c) => c.kind === 'ephemeralContainers')) return skip('the create carries no spec.ephemeralContainers');
+    return { verdict: 'fail', detail: 'spec.ephemeralContainers is set on create', fieldErrors: [{ type: 'Forbidden', field: 'spec.ephemeralContainers', detail: 'cannot be set on create' }] };
+  },
+};
+
+/**
+ * validateContainers, pkg/apis/core/validation/validation.go (@000f260): `if len(containers) == 0 { return
+ * append(allErrs, field.Required(fldPath, "")) }`, called from ValidatePodSpec after the annotations were validated and
+ * before the security contexts are.
+ */
+export const apiContainersRequired: Check = {
+  id: 'api-validate-containers-required',
+  stage: 'apiserver',
+  component: 'apiserver',
+  versions: { from: 0 },
+  validation: true,
+  source: 'k8s/k8s pkg/apis/core/validation/validation.go validateContainers (field.Required, @000f260)',
+  run(ctx) {
+    if (ctx.pod.containers.some((c) => c.kind === 'containers')) return skip('spec.containers is not empty');
+    return { verdict: 'fail', detail: 'spec.containers is empty', fieldErrors: [{ type: 'Required', field: 'spec.containers', detail: '' }] };
+  },
+};

@@ -19,8 +19,10 @@ interface ModePolicy {
 }
 
 /**
- * api.PolicyToEvaluate: an unset label means privileged:latest; a label that does not parse falls back to
- * restricted:latest ("If labels cannot be parsed correctly, the values of "restricted" and "latest" are used").
+ * api.PolicyToEvaluate (pod-security-admission api/helpers.go): an unset label means privileged:latest. A level that
+ * does not parse is restricted for enforce ("If labels cannot be parsed correctly, the values of "restricted" and
+ * "latest" are used") but privileged for warn and audit ("Fail open for warn"); a version that does not parse is
+ * latest and leaves the level alone. Warn does not default to enforce.
  */
 export function policyForMode(labels: Readonly<Record<string, string>>, mode: 'enforce' | 'warn' | 'audit', cluster: Minor): ModePolicy {
   const rawLevel = labels[LABEL_PREFIX + mode];
@@ -31,7 +33,7 @@ export function policyForMode(labels: Readonly<Record<string, string>>, mode: 'e
   if (rawLevel !== undefined) {
     if ((LEVELS as readonly string[]).includes(rawLevel)) level = rawLevel as Level;
     else {
-      level = 'restricted';
+      level = mode === 'enforce' ? 'restricted' : 'privileged';
       labelError = `invalid ${LABEL_PREFIX}${mode} label value ${JSON.stringify(rawLevel)}`;
     }
   }
@@ -40,7 +42,6 @@ export function policyForMode(labels: Readonly<Record<string, string>>, mode: 'e
     if (rawVersion === 'latest') version = 'latest';
     else if (match) version = Number(match[1]) > cluster ? 'latest' : rawVersion;
     else {
-      level = 'restricted';
       version = 'latest';
       labelError = `invalid ${LABEL_PREFIX}${mode}-version label value ${JSON.stringify(rawVersion)}`;
     }
@@ -140,7 +141,7 @@ export const podSecurityAdmission: Check = {
     const notes: string[] = [];
     const warn = policyForMode(labels, 'warn', cluster);
     const enforce = policyForMode(labels, 'enforce', cluster);
-    if (enforce.labelError) notes.push(`${enforce.labelError}: Pod Security Admission evaluates restricted:latest`);
+    if (enforce.labelError) notes.push(`${enforce.labelError}: Pod Security Admission evaluates ${enforce.level}:${enforce.version}`);
     if (enforce.level === 'restricted' || warn.level === 'restricted') {
       notes.push('only the privileged and appArmorProfile checks of Pod Security Admission are modelled; restricted has more');
     }
@@ -164,5 +165,32 @@ export const podSecurityAdmission: Check = {
         ? { outcome: 'Forbidden' as const, reason: 'Forbidden', message: forbiddenPodMessage(podDisplayName(ctx.pod), cause) }
         : { outcome: 'Forbidden' as const, reason: 'Failure', message: describeFailures(failures) };
     return { verdict: 'fail', detail: cause, notes, refusal };
+  },
+};
+
+/**
+ * ValidatePodController, pod-security-admission admission/admission.go (v0.22.0+; @v0.36-era source read): a workload
+ * is never refused. Its pod template is evaluated with enforce=false, so only the warn policy (the
+ * pod-security.kubernetes.io/warn labels; PolicyToEvaluate does not default warn to enforce) produces a warning, with
+ * the same wording as for pods. Namespaces whose warn and audit levels are privileged are skipped outright.
+ */
+export const podSecurityAdmissionWorkload: Check = {
+  id: 'admission-pod-security-workload',
+  stage: 'admission',
+  component: 'apiserver',
+  versions: { from: 22 },
+  source: 'kubernetes/pod-security-admission admission/admission.go ValidatePodController, EvaluatePod(enforce=false)',
+  run(ctx, cluster) {
+    if (!gateEnabled(ctx.cluster.featureGates, 'PodSecurity', cluster)) return skip(`PodSecurity feature gate off in 1.${cluster}`);
+    const labels = ctx.cluster.namespace.labels;
+    const warn = policyForMode(labels, 'warn', cluster);
+    if (warn.level === 'privileged') return skip('warn level privileged: Pod Security Admission does not evaluate workloads');
+    const failures = evaluate(ctx.pod, warn.level, cluster);
+    if (failures.length === 0) return { verdict: 'pass', detail: `pod template allowed by PodSecurity "${warn.level}:${warn.version}" (warn)` };
+    const warning =
+      cluster >= VIOLATES_WORDING_FROM
+        ? `would violate PodSecurity "${warn.level}:${warn.version}": ${describeFailures(failures)}`
+        : `would violate "${warn.version}" version of "${warn.level}" PodSecurity profile: ${describeFailures(failures)}`;
+    return { verdict: 'pass', detail: `workloads are not refused; warn: ${describeFailures(failures)}`, warnings: [warning] };
   },
 };
