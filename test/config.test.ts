@@ -40,7 +40,8 @@ describe('.apparmor-sim.yaml', () => {
     expect(json.results[0]?.containers[0]?.procAttrCurrent).toBe('k8s-apparmor-example-deny-write (enforce)');
     // The command line wins over the config.
     const overridden = run(dir, ['dry-run', 'manifests/hello.yaml', '--k8s-version', '1.29', '-o', 'table']);
-    expect(overridden.stdout).toContain('the appArmorProfile fields are unknown to a 1.29 API server');
+    // kubectl apply asks a 1.29 API server for strict field validation, which refuses the field it does not know.
+    expect(overridden.stdout).toContain('strict decoding error: unknown field "spec.securityContext.appArmorProfile"');
     // `k8s-version: 1.20` unquoted is read from the YAML source as 1.20, not as the number 1.2.
     writeFileSync(join(dir, '.apparmor-sim.yaml'), 'defaults:\n  k8s-version: 1.20\n');
     expect(run(dir, ['dry-run', 'manifests/hello.yaml']).stdout).toContain('unknown to a 1.20 API server');

@@ -603,10 +603,11 @@ describe('--fail-on: exit codes CI can choose', () => {
     expect(cli(['dry-run', FIELD_POD, '--fail-on', 'never']).status).toBe(0);
   });
 
-  it('dropped: a field a 1.29 API server does not know runs without the profile', () => {
-    expect(cli(['dry-run', FIELD_POD, '--k8s-version', '1.29']).status).toBe(0);
-    expect(cli(['dry-run', FIELD_POD, '--k8s-version', '1.29', '--fail-on', 'dropped']).status).toBe(1);
-    expect(cli(['dry-run', FIELD_POD, '--k8s-version', '1.29,1.30', '--fail-on', 'dropped', '--profiles', 'examples/profiles/k8s-apparmor-example-deny-write']).status).toBe(1);
+  it('dropped: a field a 1.29 API server does not know, created with --field-validation Ignore, runs without the profile', () => {
+    const ignore = ['--field-validation', 'Ignore'];
+    expect(cli(['dry-run', FIELD_POD, '--k8s-version', '1.29', ...ignore]).status).toBe(0);
+    expect(cli(['dry-run', FIELD_POD, '--k8s-version', '1.29', ...ignore, '--fail-on', 'dropped']).status).toBe(1);
+    expect(cli(['dry-run', FIELD_POD, '--k8s-version', '1.29,1.30', ...ignore, '--fail-on', 'dropped', '--profiles', 'examples/profiles/k8s-apparmor-example-deny-write']).status).toBe(1);
     expect(cli(['dry-run', FIELD_POD, '--k8s-version', '1.30', '--fail-on', 'dropped', '--profiles', 'examples/profiles/k8s-apparmor-example-deny-write']).status).toBe(0);
   });
 
