@@ -169,6 +169,19 @@ export function isWindowsPod(pod: Pod): boolean {
 
 /** The API field path of a container, e.g. `spec.initContainers[0]`. */
 export function containerPath(pod: Pod, container: Container): string {
-  const index = pod.containers.filter((c) => c.kind === container.kind).indexOf(container);
-  return `spec.${container.kind}[${index}]`;
+  // Indexes computed once per container list: checks ask for the path of every container, which must stay linear.
+  let indexes = CONTAINER_INDEXES.get(pod.containers);
+  if (!indexes) {
+    indexes = new Map();
+    const counts = new Map<string, number>();
+    for (const c of pod.containers) {
+      const n = counts.get(c.kind) ?? 0;
+      if (!indexes.has(c)) indexes.set(c, n);
+      counts.set(c.kind, n + 1);
+    }
+    CONTAINER_INDEXES.set(pod.containers, indexes);
+  }
+  return `spec.${container.kind}[${indexes.get(container) ?? -1}]`;
 }
+
+const CONTAINER_INDEXES = new WeakMap<readonly Container[], Map<Container, number>>();

@@ -44,5 +44,14 @@ export function hasAnyAppArmorAnnotation(pod: Pod): boolean {
 }
 
 export function findLoaded(profiles: readonly LoadedProfile[], name: string): LoadedProfile | undefined {
-  return profiles.find((profile) => profile.name === name);
+  // Indexed once per profile list: a node can have thousands of profiles and a pod hundreds of containers.
+  let byName = PROFILE_INDEXES.get(profiles);
+  if (!byName) {
+    byName = new Map();
+    for (const profile of profiles) if (!byName.has(profile.name)) byName.set(profile.name, profile);
+    PROFILE_INDEXES.set(profiles, byName);
+  }
+  return byName.get(name);
 }
+
+const PROFILE_INDEXES = new WeakMap<readonly LoadedProfile[], Map<string, LoadedProfile>>();

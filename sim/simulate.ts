@@ -171,8 +171,9 @@ function simulatePod(input: SimInput): Decision {
 
   const containers = refused && refused.stage !== 'runtime' ? unstartedContainers(state, input, refused.refusal.outcome) : state.containers;
   // Containers the API server dropped while decoding (spec.initContainers before 1.6) never exist: report them as not created.
+  const reported = new Set(containers.map((r) => `${r.kind}\u0000${r.name}`));
   for (const container of [...submitted.containers, ...ephemeral]) {
-    if (containers.some((r) => r.name === container.name && r.kind === container.kind)) continue;
+    if (reported.has(`${container.kind}\u0000${container.name}`)) continue;
     containers.push({ name: container.name, kind: container.kind, requested: null, requestedBy: 'none', appliedProfile: null, procAttrCurrent: null, state: 'NotCreated' });
   }
   // A create the API server or admission refuses stores nothing (errors.NewInvalid / NewForbidden are returned before
@@ -193,7 +194,8 @@ function simulatePod(input: SimInput): Decision {
 
 function unstartedContainers(state: RunState, input: SimInput, outcome: Decision['outcome']): ContainerResult[] {
   const pod = state.pod;
-  return [...state.containers, ...pod.containers.filter((c) => !state.containers.some((r) => r.name === c.name)).map((container): ContainerResult => {
+  const started = new Set(state.containers.map((r) => r.name));
+  return [...state.containers, ...pod.containers.filter((c) => !started.has(c.name)).map((container): ContainerResult => {
     const request = kubeletProfileRequest(pod, container, input.node.kubeletVersion);
     const blocked = outcome === 'Blocked' && container.kind !== 'ephemeralContainers';
     return {

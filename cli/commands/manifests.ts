@@ -7,9 +7,9 @@ import { Reader } from '../../io/load/facts.js';
 import { isPodSecurityPolicyObject, readPodSecurityPolicyObject } from '../../io/load/psp.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 import type { WalkReport } from '../../io/load/source.js';
-import { InputFailure, decodeText, expandPaths, formatInputError, nonRegularKind, parseYamlDocumentsRecovering, readFd, readTextFile, systemMessage } from '../../io/load/source.js';
+import { InputFailure, LIMITS, decodeText, expandPaths, formatInputError, nonRegularKind, parseYamlDocumentsRecovering, readFd, readTextFile, systemMessage } from '../../io/load/source.js';
 import type { CollectedPod } from './workloads.js';
-import { collectObject } from './workloads.js';
+import { WORKLOAD_TEMPLATES, collectObject } from './workloads.js';
 
 export const STDIN_LABEL = '<stdin>';
 
@@ -154,6 +154,32 @@ function collect(doc: YamlDocument, value: unknown, path: Path, out: Manifests, 
     if (psp) out.podSecurityPolicies.push(psp);
     return;
   }
+  if (overContainerLimit(doc, value, path, errors)) return;
   // Pods, workloads' pod templates, and skips for other kinds: cli/commands/workloads.ts.
   collectObject(doc, value, path, out, errors);
+}
+
+const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+
+/**
+ * The container limit, counted on the value as read, after YAML aliases were expanded: `containers: *list` adds as
+ * many containers as the anchored list holds, however short the text is (the text-level check in io/load/source.ts
+ * sees only the alias).
+ */
+function overContainerLimit(doc: YamlDocument, value: Record<string, unknown>, path: Path, errors: InputError[]): boolean {
+  const kind = typeof value['kind'] === 'string' ? value['kind'] : '';
+  const template = kind === 'Pod' ? [] : WORKLOAD_TEMPLATES[kind];
+  if (!template) return false;
+  let spec: unknown = value;
+  for (const key of [...template, 'spec']) spec = isMap(spec) ? spec[key] : undefined;
+  if (!isMap(spec)) return false;
+  let over = false;
+  for (const list of CONTAINER_LISTS) {
+    const items = spec[list];
+    if (Array.isArray(items) && items.length > LIMITS.maxContainersPerPod) {
+      errors.push({ file: doc.file, line: doc.lineOf([...path, ...template, 'spec', list]), message: `${list}: ${items.length} containers, over the ${LIMITS.maxContainersPerPod}-container limit` });
+      over = true;
+    }
+  }
+  return over;
 }

@@ -37,7 +37,7 @@ export const apiValidateAnnotations: Check = {
     const fieldErrors: FieldError[] = [];
     // podSpecHasContainer visits every container of the spec being created (VisitContainersWithPath @000f260); ephemeral
     // containers are only in it when the create itself carries spec.ephemeralContainers (refused anyway).
-    const createdContainers = ctx.pod.containers;
+    const createdContainers = new Set(ctx.pod.containers.map((c) => c.name));
     for (const key of keys) {
       const field = `metadata.annotations[${key}]`;
       if (!gateOn && apiserver <= GATE_FORBIDS_UNTIL) {
@@ -45,7 +45,7 @@ export const apiValidateAnnotations: Check = {
         continue;
       }
       const containerName = key.slice(ANNOTATION_PREFIX.length);
-      if (!createdContainers.some((c) => c.name === containerName)) {
+      if (!createdContainers.has(containerName)) {
         fieldErrors.push({ type: 'Invalid', field, value: containerName, detail: 'container not found' });
       }
       const value = ctx.pod.annotations[key] ?? '';

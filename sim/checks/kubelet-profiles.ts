@@ -1,7 +1,7 @@
 import type { Check, CheckContext } from '../check.js';
 import { pass, skip } from '../check.js';
 import { goQuote } from '../apierrors.js';
-import { LOCALHOST_PREFIX } from '../profile.js';
+import { LOCALHOST_PREFIX, findLoaded } from '../profile.js';
 import type { Minor } from '../types.js';
 import { profileFormatError } from './api-validate-annotations.js';
 import { admittedContainers, kubeletProfileRequest, kubeletRefusal, kubeletSkipReason } from './kubelet-common.js';
@@ -56,7 +56,7 @@ export const kubeletProfileLoaded = containerCheck(
   (request, ctx) => {
     if (!request.startsWith(LOCALHOST_PREFIX)) return undefined;
     const name = request.slice(LOCALHOST_PREFIX.length);
-    return ctx.node.profiles.some((p) => p.name === name) ? undefined : `profile ${goQuote(name)} is not loaded`;
+    return findLoaded(ctx.node.profiles, name) ? undefined : `profile ${goQuote(name)} is not loaded`;
   },
 );
 

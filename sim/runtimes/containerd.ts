@@ -1,4 +1,4 @@
-import { LOCALHOST_PREFIX, RUNTIME_DEFAULT, UNCONFINED } from '../profile.js';
+import { LOCALHOST_PREFIX, RUNTIME_DEFAULT, UNCONFINED, findLoaded } from '../profile.js';
 import type { RuntimeModel } from './runtime.js';
 
 /** containerd CRI plugin: default profile name, containerd internal/cri/sputil/apparmor_linux.go (pkg/cri before 2.0). */
@@ -36,7 +36,7 @@ export const containerd: RuntimeModel = {
     if (value.startsWith(LOCALHOST_PREFIX)) {
       const name = value.slice(LOCALHOST_PREFIX.length);
       if (name === '') return { ok: false, message: specError(kubelet, 'nil apparmor profile is not supported'), detail: 'empty localhost name', verified: false };
-      if (!node.profiles.some((p) => p.name === name)) {
+      if (!findLoaded(node.profiles, name)) {
         return { ok: false, message: specError(kubelet, `apparmor profile not found ${name}`), detail: `localhost profile ${name} is not loaded`, verified: true };
       }
       return { ok: true, profile: name, detail: `localhost profile ${name}` };

@@ -1,4 +1,4 @@
-import { LOCALHOST_PREFIX, RUNTIME_DEFAULT, UNCONFINED } from '../profile.js';
+import { LOCALHOST_PREFIX, RUNTIME_DEFAULT, UNCONFINED, findLoaded } from '../profile.js';
 import type { RuntimeModel } from './runtime.js';
 
 /** CRI-O's default profile since v1.18.0 (internal/config/apparmor); configurable as apparmor_profile. */
@@ -17,7 +17,7 @@ export const crio: RuntimeModel = {
     if (value.startsWith(LOCALHOST_PREFIX)) {
       const name = value.slice(LOCALHOST_PREFIX.length);
       if (name === '') return { ok: false, message: 'empty localhost AppArmor profile is forbidden', detail: 'empty localhost name (CRI-O v1.24.0+)', verified: false };
-      if (!node.profiles.some((p) => p.name === name)) {
+      if (!findLoaded(node.profiles, name)) {
         // CRI-O does not check; runc fails to write the exec attribute when it creates the container.
         return {
           ok: false,
