@@ -1,6 +1,6 @@
 // --cluster: scheduling filters and per-node outcomes, from a cluster file and from kubectl get nodes -o json.
 import { describe, expect, it } from 'vitest';
-import { runtimeOf } from '../cli/commands/cluster.js';
+import { runtimeOf } from '../io/load/cluster.js';
 import { eligibleNodes, tolerates, unschedulableMessage } from '../cli/commands/scheduling.js';
 import type { SchedulableNode } from '../cli/commands/scheduling.js';
 import { parseVersionList } from '../cli/commands/versions.js';

@@ -1,12 +1,15 @@
 // Cost bounds, each with generated input, asserting work done (counted reads, items handled), never time.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { simulate } from '../sim/simulate.js';
 import type { ClusterFacts, Container, LoadedProfile, NodeFacts, Pod } from '../sim/types.js';
+import { SCALE_LIMITS } from '../io/load/scale-limits.js';
+import { loadProfileFiles } from '../io/load/profile-files.js';
+import { LIMITS } from '../io/load/source.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TMP = mkdtempSync(join(tmpdir(), 'apparmor-sim-linear-'));
@@ -69,5 +72,30 @@ describe('alias-expanded sizes count toward the limits', () => {
     expect(run.stderr).toMatch(/alias-containers\.yaml:\d+: containers: 50000 containers, over the 256-container limit/);
     // Nothing of the pod is simulated: the report counts no pod and the one input error.
     expect(run.stdout).toContain('0 pods: 0 run, 0 refused; 0 skipped; 1 input error');
+  });
+});
+
+describe('node and profile counts', () => {
+  it('nodes expanded from a YAML alias count toward the node limit', () => {
+    const file = join(TMP, 'alias-nodes.yaml');
+    const names = Array.from({ length: 5001 }, (_, i) => `  - {name: n${i}}\n`).join('');
+    writeFileSync(file, `namespaces: &list\n${names}nodes: *list\n`);
+    const run = cli(['dry-run', 'examples/hello-apparmor.yaml', '--cluster', file]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/alias-nodes\.yaml:\d+: nodes: 5001 nodes, over the 5000-node limit/);
+  });
+
+  it('--profiles DIR refuses more files than its cap, and stops checking after the error cap', async () => {
+    const many = join(TMP, 'many-profiles');
+    mkdirSync(many);
+    for (let i = 0; i <= SCALE_LIMITS.maxProfileFiles; i++) writeFileSync(join(many, `p${i}`), `profile p${i} {}\n`);
+    expect(await loadProfileFiles([many], { parser: null })).toEqual({ errors: [{ file: many, message: `directory holds ${SCALE_LIMITS.maxProfileFiles + 1} profile files, over the ${SCALE_LIMITS.maxProfileFiles}-file limit` }] });
+    const broken = join(TMP, 'broken-profiles');
+    mkdirSync(broken);
+    for (let i = 0; i < 300; i++) writeFileSync(join(broken, `b${String(i).padStart(3, '0')}`), 'profile broken {\n');
+    const result = await loadProfileFiles([broken], { parser: null });
+    if (!('errors' in result)) throw new Error('expected errors');
+    expect(result.errors).toHaveLength(LIMITS.maxReportedErrors + 1);
+    expect(result.errors.at(-1)).toEqual({ file: 'apparmor-sim', message: `stopped after ${LIMITS.maxReportedErrors} profile errors: ${300 - LIMITS.maxReportedErrors} file(s) not checked` });
   });
 });

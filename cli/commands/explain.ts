@@ -18,7 +18,7 @@ import { EXIT, UsageError, flagFailure, parseChoice, parseCommandLine, parseFeat
 import { Reader, defaultRuntime } from '../../io/load/facts.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 import { InputFailure, formatInputError, parseYamlDocuments, readTextFile } from '../../io/load/source.js';
-import { runtimeOf } from './cluster.js';
+import { runtimeOf } from '../../io/load/cluster.js';
 import { displayPath } from './manifests.js';
 import { buildNode } from './node.js';
 

@@ -4,7 +4,7 @@ import type { Decision, Minor } from '../../sim/types.js';
 import type { Suppression } from '../../io/load/config.js';
 import { suppressionJson } from '../commands/config.js';
 import { formatMinor } from '../../sim/version.js';
-import type { ClusterNode } from '../commands/cluster.js';
+import type { ClusterNode } from '../../io/load/cluster.js';
 import type { PodInput, SkippedDocument } from '../commands/manifests.js';
 import { formatVersionRanges } from '../commands/versions.js';
 import type { Palette } from './color.js';

@@ -8,6 +8,7 @@ import { formatMinor, parseVersion } from '../../sim/version.js';
 import { Reader, defaultRuntime, readNode } from './facts.js';
 import type { YamlDocument } from './source.js';
 import { displayLabel, formatInputError, InputFailure, parseYamlDocuments, readTextFile } from './source.js';
+import { SCALE_LIMITS } from './scale-limits.js';
 
 /** A node taint (the same shape as cli/commands/scheduling.ts Taint). */
 export interface Taint {
@@ -80,6 +81,8 @@ async function fromClusterFile(doc: YamlDocument, label: string): Promise<Loaded
   });
   const podSecurityPolicies = readPodSecurityPolicyList(reader, map['podSecurityPolicies'], ['podSecurityPolicies']);
   const entries = reader.list(map['nodes'], ['nodes']);
+  // Counted on the value read, after YAML aliases were expanded.
+  if (entries.length > SCALE_LIMITS.maxNodes) throw relabel([{ file: doc.file, line: doc.lineOf(['nodes']), message: `nodes: ${entries.length} nodes, over the ${SCALE_LIMITS.maxNodes}-node limit` }], doc.file, label);
   if (map['nodes'] !== undefined && entries.length === 0) reader.error(['nodes'], 'needs at least one node');
   const extras = entries.map((entry, index) => nodeExtras(reader, entry, ['nodes', index]));
   if (reader.errors.length > 0) throw relabel(reader.errors, doc.file, label);
@@ -105,6 +108,7 @@ async function fromClusterFile(doc: YamlDocument, label: string): Promise<Loaded
         const { labels, taints, rest } = extras[index] ?? { labels: {}, taints: [], rest: entry };
         const facts = await readNode(nodeReader, rest, at, { name: `node-${index + 1}`, kubeletVersion: kubelet ?? apiserver }, notes);
         if (!facts) continue;
+        if (facts.profiles.length > SCALE_LIMITS.maxProfilesPerNode) nodeReader.error([...at, 'profiles'], `${facts.profiles.length} profiles, over the ${SCALE_LIMITS.maxProfilesPerNode}-profile limit`);
         if (names.has(facts.name)) nodeReader.error([...at, 'name'], `duplicate node name ${JSON.stringify(facts.name)}`);
         names.add(facts.name);
         nodes.push({ name: facts.name, os: facts.os, labels: { ...defaultLabels(facts), ...labels }, taints, facts });
@@ -150,6 +154,7 @@ function fromNodeList(doc: YamlDocument, label: string): LoadedCluster {
   const reader = new Reader(doc);
   const root = doc.value as Record<string, unknown>;
   const items = root['kind'] === 'Node' ? [root] : reader.list(root['items'], ['items']);
+  if (items.length > SCALE_LIMITS.maxNodes) throw relabel([{ file: doc.file, line: doc.lineOf(['items']), message: `items: ${items.length} nodes, over the ${SCALE_LIMITS.maxNodes}-node limit` }], doc.file, label);
   const parsed: { name: string; kubelet: Minor | undefined; os: 'linux' | 'windows'; runtimeText: string; labels: Record<string, string>; taints: Taint[]; appArmorReported: boolean }[] = [];
   items.forEach((item, index) => {
     const at: (string | number)[] = root['kind'] === 'Node' ? [] : ['items', index];

@@ -7,7 +7,8 @@ import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { basename, delimiter, join } from 'node:path';
 import { extractProfileNames } from '../../sim/nodefacts/profile-source.js';
 import type { LoadedProfile } from '../../sim/types.js';
-import { InputFailure, readTextFile, systemMessage } from './source.js';
+import { SCALE_LIMITS } from './scale-limits.js';
+import { InputFailure, LIMITS, readTextFile, systemMessage } from './source.js';
 
 export interface ProfileFileError {
   file: string;
@@ -52,7 +53,12 @@ export async function loadProfileFiles(paths: readonly string[], options: Profil
   if (errors.length > 0) return { errors };
   const parser = options.parser === undefined ? findApparmorParser() : options.parser ?? undefined;
   const profiles = new Map<string, LoadedProfile>();
-  for (const file of files) {
+  for (const [index, file] of files.entries()) {
+    // A directory of broken files would otherwise run apparmor_parser on every one of them.
+    if (errors.length >= LIMITS.maxReportedErrors) {
+      errors.push({ file: 'apparmor-sim', message: `stopped after ${errors.length} profile errors: ${files.length - index} file(s) not checked` });
+      break;
+    }
     let text: string;
     try {
       text = readTextFile(file);
@@ -102,6 +108,10 @@ function expandProfilePath(path: string, errors: ProfileFileError[], passedOver:
       .map((entry) => join(path, entry.name))
       .sort();
     if (entries.length === 0) errors.push({ file: path, message: 'directory holds no profile files' });
+    if (entries.length > SCALE_LIMITS.maxProfileFiles) {
+      errors.push({ file: path, message: `directory holds ${entries.length} profile files, over the ${SCALE_LIMITS.maxProfileFiles}-file limit` });
+      return [];
+    }
     return entries;
   } catch (error) {
     errors.push({ file: path, message: `cannot read: ${systemMessage(error)}` });
