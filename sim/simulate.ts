@@ -173,7 +173,9 @@ function simulatePod(input: SimInput): Decision {
   // Containers the API server dropped while decoding (spec.initContainers before 1.6) never exist: report them as not created.
   const reported = new Set(containers.map((r) => `${r.kind}\u0000${r.name}`));
   for (const container of [...submitted.containers, ...ephemeral]) {
-    if (reported.has(`${container.kind}\u0000${container.name}`)) continue;
+    const key = `${container.kind}\u0000${container.name}`;
+    if (reported.has(key)) continue;
+    reported.add(key);
     containers.push({ name: container.name, kind: container.kind, requested: null, requestedBy: 'none', appliedProfile: null, procAttrCurrent: null, state: 'NotCreated' });
   }
   // A create the API server or admission refuses stores nothing (errors.NewInvalid / NewForbidden are returned before
