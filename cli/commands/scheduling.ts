@@ -3,18 +3,10 @@
 // pod whose spec.os.name differs from the node's OS. Resources, ports and pod affinity are out of the model's scope.
 import type { NodeSelectorRequirement, NodeSelectorTerm, Placement, Toleration } from './workloads.js';
 
-export interface Taint {
-  key: string;
-  value: string;
-  effect: string;
-}
+// The node shapes are the cluster file reader's (io/load/cluster.ts, below both cli/ and conformance/).
+import type { SchedulableNode, Taint } from '../../io/load/cluster.js';
 
-export interface SchedulableNode {
-  name: string;
-  os: 'linux' | 'windows';
-  labels: Readonly<Record<string, string>>;
-  taints: readonly Taint[];
-}
+export type { SchedulableNode, Taint };
 
 export interface Eligibility {
   /** Indexes of the nodes the pod may land on (all of them for a DaemonSet pod). */

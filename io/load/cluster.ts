@@ -10,14 +10,14 @@ import type { YamlDocument } from './source.js';
 import { displayLabel, formatInputError, InputFailure, parseYamlDocuments, readTextFile } from './source.js';
 import { SCALE_LIMITS } from './scale-limits.js';
 
-/** A node taint (the same shape as cli/commands/scheduling.ts Taint). */
+/** A node taint. */
 export interface Taint {
   key: string;
   value: string;
   effect: string;
 }
 
-/** What scheduling needs of a node (the same shape as cli/commands/scheduling.ts SchedulableNode). */
+/** What scheduling (cli/commands/scheduling.ts) needs of a node. */
 export interface SchedulableNode {
   name: string;
   os: 'linux' | 'windows';
