@@ -22,6 +22,8 @@ function json(args: string[]): Record<string, unknown> {
 describe('dry-run JSON matches docs/schema/dry-run.schema.json', () => {
   const suppressions = join(TMP, 'suppress.yaml');
   writeFileSync(suppressions, 'suppressions:\n  - check: apparmor/blocked\n    reason: accepted\n    expires: 2999-01-01\n');
+  const impactSuppressions = join(TMP, 'suppress-impact.yaml');
+  writeFileSync(impactSuppressions, 'suppressions:\n  - check: apparmor/impact\n    object: debug/*\n    reason: accepted\n');
   it.each([
     ['one version', ['dry-run', 'examples/mixed.yaml', '--k8s-version', '1.9', '--runtime', 'docker', '-o', 'json']],
     ['--explain', ['dry-run', 'examples/mixed.yaml', '--explain', '-o', 'json']],
@@ -32,6 +34,9 @@ describe('dry-run JSON matches docs/schema/dry-run.schema.json', () => {
     ['--cluster', ['dry-run', `${M}/workloads.yaml`, `${M}/kustomize-build.yaml`, '--cluster', `${M}/cluster/three-nodes.yaml`, '-o', 'json']],
     ['kubectl get nodes', ['dry-run', 'examples/hello-apparmor.yaml', '--cluster', `${M}/cluster/kubectl-get-nodes.json`, '-o', 'json']],
     ['no pods', ['dry-run', `${M}/cluster/three-nodes.yaml`, '-o', 'json']],
+    ['--impact', ['dry-run', 'examples/cluster-dump.json', '--impact', '--k8s-version', '1.29,1.30', '-o', 'json']],
+    ['--impact, --cluster', ['dry-run', 'examples/cluster-dump.json', '--impact', '--k8s-version', '1.23,1.24', '--cluster', `${M}/cluster/three-nodes.yaml`, '-o', 'json']],
+    ['--impact, suppressed, skipped', ['dry-run', 'examples/cluster-dump.json', 'examples/mixed.yaml', '--impact', '--after-namespace-labels', 'pod-security.kubernetes.io/enforce=baseline', '--config', impactSuppressions, '-o', 'json']],
   ])('%s', (_name, args) => {
     const document = json(args);
     expect(validate(DRY_RUN, document)).toEqual([]);

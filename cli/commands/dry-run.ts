@@ -11,6 +11,7 @@ import { NEWEST_MODELLED_MINOR } from '../../sim/version.js';
 import type { OptionSpecs, Parsed } from '../../io/args.js';
 import { EXIT, EXIT_CODES_HELP, UsageError, flagFailure, parseChoice, parseCommandLine, parseFeatureGates, parseLabels, parseVersionFlag } from '../../io/args.js';
 import { paletteFor } from '../output/color.js';
+import type { AfterSettings } from './impact.js';
 import { dryRunJson } from '../output/json.js';
 import { dryRunJunit } from '../output/junit.js';
 import type { DryRunFormat, PodOutcome } from '../output/report.js';
@@ -49,6 +50,15 @@ const OPTIONS = {
   'fail-on': { type: 'string', multiple: true },
   'field-validation': { type: 'string' },
   'ephemeral-containers': { type: 'string' },
+  // --impact (cli/commands/impact.ts): the second setting to compare with.
+  impact: { type: 'boolean' },
+  'after-namespace-labels': { type: 'string', multiple: true },
+  'after-feature-gates': { type: 'string', multiple: true },
+  'after-runtime': { type: 'string' },
+  'after-kubelet-version': { type: 'string' },
+  'after-node': { type: 'string' },
+  'after-cluster': { type: 'string' },
+  'after-profiles': { type: 'string', multiple: true },
 } as const satisfies OptionSpecs;
 
 export const DRY_RUN_HELP = `Usage: apparmor-sim dry-run <files|dirs|-> [options]
@@ -80,6 +90,18 @@ Options:
                           container specs (a YAML list) added to each pod through pods/ephemeralcontainers after it runs
   --explain               include each check's trace (and, in JSON, the stored pod)
   -o, --output FORMAT     table (default) | json | junit | sarif
+  --impact                report only the pods whose outcome, applied profile or API warnings change between
+                          the first and the last --k8s-version and/or the settings changed by --after-* flags,
+                          grouped by cause (the check that decides differently); exit code 1 when some change
+                          (with --fail-on: when some pod newly meets a condition)
+  --after-namespace-labels k=v,...
+  --after-feature-gates A=true,...
+  --after-runtime NAME
+  --after-kubelet-version V
+  --after-node FILE
+  --after-cluster FILE
+  --after-profiles FILE|DIR
+                          the second setting of --impact: replaces the first's (feature gates are added to it)
   --config FILE           defaults, files and suppressions (default: .apparmor-sim.yaml in the working directory or
                           the nearest parent that has one)
 ${FAIL_ON_HELP}
@@ -144,6 +166,10 @@ export async function runDryRun(argv: string[]): Promise<number> {
   const configured = withDefaults({ values: parsed.values, positionals: selectInputs(parsed.positionals, config, process.cwd()) }, config);
   const settings = withConfigLines(config, parsed.values, () => readSettings(configured));
   settings.suppressor = new Suppressor(config?.suppressions ?? []);
+  if (configured.values.impact === true) {
+    const after = withConfigLines(config, parsed.values, () => afterSettings(configured));
+    return (await import('./impact.js')).runImpact(settings, after, configured.values['fail-on'] !== undefined);
+  }
   // Several versions, several nodes or SARIF: cli/commands/matrix.ts, loaded only then.
   if (settings.versions.length > 1 || settings.clusterFile !== undefined || settings.output === 'sarif') return (await import('./matrix.js')).runMatrix(settings);
   const baseCluster = clusterFor(settings);
@@ -171,6 +197,26 @@ export async function runDryRun(argv: string[]): Promise<number> {
   // Input errors win: every result is printed, but a run that could not read all its input is not a pass.
   if (errors.length > 0) return EXIT.usage;
   return failing ? EXIT.refusedOrFailed : EXIT.ok;
+}
+
+function afterSettings({ values }: Parsed<typeof OPTIONS>): AfterSettings {
+  const described: string[] = [];
+  const given = <T>(flag: string, raw: string | string[] | undefined, parse: () => T): T | undefined => {
+    if (raw === undefined) return undefined;
+    described.push(`${flag} ${Array.isArray(raw) ? raw.join(',') : raw}`);
+    return parse();
+  };
+  return {
+    labels: given('--after-namespace-labels', values['after-namespace-labels'], () => parseLabels(values['after-namespace-labels'] ?? [])),
+    gates: given('--after-feature-gates', values['after-feature-gates'], () => parseFeatureGates(values['after-feature-gates'] ?? [])),
+    runtime: given('--after-runtime', values['after-runtime'], () => parseChoice('--after-runtime', values['after-runtime'] ?? '', RUNTIME_NAMES)),
+    kubeletText: values['after-kubelet-version'],
+    kubelet: given('--after-kubelet-version', values['after-kubelet-version'], () => parseVersionFlag('--after-kubelet-version', values['after-kubelet-version'] ?? '')),
+    nodeFile: given('--after-node', values['after-node'], () => values['after-node']),
+    clusterFile: given('--after-cluster', values['after-cluster'], () => values['after-cluster']),
+    profiles: given('--after-profiles', values['after-profiles'], () => values['after-profiles']),
+    described,
+  };
 }
 
 function readSettings({ values, positionals }: Parsed<typeof OPTIONS>): DryRunSettings {

@@ -94,7 +94,7 @@ export async function runMatrix(settings: DryRunSettings): Promise<number> {
   return failing ? EXIT.refusedOrFailed : EXIT.ok;
 }
 
-function withPodSecurityPolicies(run: MatrixRun, fromInputs: readonly PodSecurityPolicyFacts[]): MatrixRun {
+export function withPodSecurityPolicies(run: MatrixRun, fromInputs: readonly PodSecurityPolicyFacts[]): MatrixRun {
   const all = [...(run.podSecurityPolicies ?? []), ...fromInputs];
   if (all.length === 0) return run;
   return {

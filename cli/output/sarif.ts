@@ -6,6 +6,7 @@ import type { ContainerResult, Decision } from '../../sim/types.js';
 import { formatMinor } from '../../sim/version.js';
 import type { PodInput } from '../commands/manifests.js';
 import { formatVersionRanges } from '../commands/versions.js';
+import type { PodChange } from '../commands/impact.js';
 import type { MatrixFormat, MatrixOutcome } from './matrix.js';
 import { podLabel } from './report.js';
 import type { Suppression } from '../../io/load/config.js';
@@ -218,4 +219,46 @@ export function packageVersion(): string {
     }
   }
   return (cachedVersion = 'unknown');
+}
+
+/** `dry-run --impact --output sarif`: one result per pod that changes, at the request that the change concerns. */
+export const IMPACT_RULE: SarifRule = rule(
+  'apparmor/impact',
+  'OutcomeChanges',
+  "The pod's outcome, applied AppArmor profile or API warnings change between the compared settings.",
+  'Compared with the first setting (version, namespace labels, feature gates, runtime, nodes), the pod is handled differently in the second: the message names the transition and the check that causes it.',
+  'Read the check named as the cause (apparmor-sim dry-run --explain shows its trace) and change the pod or the nodes before the upgrade.',
+  'warning',
+);
+
+export function impactSarif(changes: readonly PodChange[], title: string, errors: readonly InputError[]): string {
+  const results = changes.map((change) => {
+    const outcome = change.outcome;
+    const after = change.groups[0]?.after.decision;
+    const refusedAfter = change.groups.some((g) => g.after.decision !== undefined && g.after.decision.outcome !== 'Run');
+    const text = `${title}: ${change.transition} (cause: ${change.cause})${after?.message ? `: ${after.message}` : ''}`;
+    return {
+      ruleId: IMPACT_RULE.id,
+      ruleIndex: 0,
+      level: refusedAfter ? 'error' : 'warning',
+      message: { text },
+      locations: [
+        {
+          physicalLocation: { artifactLocation: { uri: artifactUri(outcome.input.file) }, region: { startLine: requestLine(outcome.input, after?.message ?? '', after?.containers ?? []) } },
+          logicalLocations: [{ name: podLabel({ ...outcome, workload: outcome.input.workload }), fullyQualifiedName: `${outcome.namespace}/${outcome.name}`, kind: 'resource' }],
+        },
+      ],
+      partialFingerprints: { 'apparmorSim/v1': `${IMPACT_RULE.id}:${outcome.namespace}/${outcome.input.workload ? `${outcome.input.workload.kind}/${outcome.input.workload.name}` : outcome.name}:${hash(text)}` },
+      ...(change.suppressed ? { suppressions: [sarifSuppression(change.suppressed)] } : {}),
+      properties: { cause: change.cause, changed: change.aspects, transition: change.transition, nodes: change.groups.flatMap((g) => g.nodes) },
+    };
+  });
+  // Input errors as in dry-run's other SARIF: at index 1 of this run's rules.
+  const errorResults = errors.map((e) => ({ ...inputErrorResult(e), ruleIndex: 1 }));
+  const log = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{ tool: { driver: { name: 'apparmor-sim', version: packageVersion(), semanticVersion: packageVersion(), informationUri: HELP_URI, rules: [IMPACT_RULE, ...SARIF_RULES.filter((r) => r.id === 'apparmor/input-error')] } }, columnKind: 'utf16CodeUnits', results: [...results, ...errorResults] }],
+  };
+  return `${JSON.stringify(log, null, 2)}\n`;
 }

@@ -12,7 +12,7 @@ export const CONFIG_FILE_NAME = '.apparmor-sim.yaml';
 export const CONFIG_KEYS = ['defaults', 'include', 'exclude', 'suppressions'] as const;
 export const SUPPRESSION_KEYS = ['check', 'object', 'reason', 'expires'] as const;
 /** Options whose values are files: relative paths in the config file are relative to the config file's directory. */
-const PATH_OPTIONS = new Set(['node', 'cluster', 'profiles']);
+const PATH_OPTIONS = new Set(['node', 'cluster', 'profiles', 'after-node', 'after-cluster', 'after-profiles']);
 /** Options that make no sense as a repository default. */
 const NOT_DEFAULTS = new Set(['config', 'help']);
 
