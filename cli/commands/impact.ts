@@ -22,7 +22,7 @@ import { apiWarnings, failsOn } from './fail-on.js';
 import { reportInputProblems } from './input-problems.js';
 import type { SkippedDocument } from './manifests.js';
 import { readManifests } from './manifests.js';
-import { evaluateAll, prepare, withPodSecurityPolicies } from './matrix.js';
+import { checkEvaluationLimit, evaluator, prepare, withPodSecurityPolicies } from './matrix.js';
 
 /** What --after-* changes; undefined keeps the "before" setting. */
 export interface AfterSettings {
@@ -95,12 +95,13 @@ export async function runImpact(settings: DryRunSettings, after: AfterSettings, 
   const changes: PodChange[] = [];
   let pods = 0;
   let failing = false;
-  const afterOutcomes = evaluateAll(manifests.pods, afterward, settings.namespace);
-  for (const was of evaluateAll(manifests.pods, before, settings.namespace)) {
-    const now = afterOutcomes.next();
-    if (now.done === true) break;
+  const evaluateBefore = evaluator(before, settings.namespace);
+  const evaluateAfter = evaluator(afterward, settings.namespace);
+  // Both settings count toward the cap on simulations (checked for the first with the nodes of the first).
+  checkEvaluationLimit(manifests.pods, [evaluateBefore, evaluateAfter], before);
+  for (const input of manifests.pods) {
     pods++;
-    const change = compare(was, now.value);
+    const change = compare(evaluateBefore(input), evaluateAfter(input));
     if (!change) continue;
     change.suppressed = suppressionOf(change, settings);
     if (!change.suppressed && changeFails(change, settings, failOnGiven)) failing = true;

@@ -23,6 +23,8 @@ import { failsOn } from './fail-on.js';
 import { reportInputProblems } from './input-problems.js';
 import type { Eligibility } from './scheduling.js';
 import { eligibleNodes, unschedulableMessage } from './scheduling.js';
+import type { Placement } from './workloads.js';
+import { SCALE_LIMITS } from '../../io/load/scale-limits.js';
 
 /** One API server version: its nodes, and per node a key that is equal for nodes that decide alike. */
 interface Column {
@@ -59,7 +61,10 @@ export async function runMatrix(settings: DryRunSettings): Promise<number> {
   const out = new ChunkedWriter();
   const streaming = format.streaming;
   if (streaming) out.write(streaming.head);
-  for (const outcome of evaluateAll(manifests.pods, run, settings.namespace)) {
+  const evaluate = evaluator(run, settings.namespace);
+  checkEvaluationLimit(manifests.pods, [evaluate], run);
+  for (const input of manifests.pods) {
+    const outcome = evaluate(input);
     summary.pods++;
     if (!settings.suppressor.empty) {
       const target = { namespace: outcome.namespace, name: outcome.name, workload: outcome.input.workload };
@@ -170,7 +175,33 @@ export function decisionKey(decision: Decision): string {
   return JSON.stringify([decision.outcome, decision.stage, decision.reason, decision.message, decision.warnings, decision.containers.map((c) => [c.name, c.procAttrCurrent, c.state]), workload]);
 }
 
-export function* evaluateAll(pods: readonly PodInput[], run: MatrixRun, defaultNamespace: string): Generator<MatrixOutcome> {
+/** Nodes of the first column that the scheduler cannot tell apart (same OS, labels but the host name, taints). */
+interface SchedulingClass {
+  representative: number;
+  members: number[];
+}
+
+/** Per column, the eligible nodes grouped by node setup (nodes that decide alike), in node order. */
+type SetupGroups = { representative: number; nodes: string[] }[];
+
+export interface EvaluationStats {
+  simulations: number;
+}
+
+/** Evaluates one pod in every column; `simulationsFor` says what that costs without simulating. */
+export interface Evaluator {
+  (input: PodInput): MatrixOutcome;
+  /** Simulations the pod needs: one per eligible node setup and version. */
+  simulationsFor(input: PodInput): number;
+}
+
+/**
+ * Evaluates one pod at a time in every column, with the caches that pods share: eligibility per distinct placement
+ * (computed per scheduling class unless the pod names nodes), and per eligibility the nodes grouped by setup, so that
+ * a pod costs one simulation per node class and version, not one per node, and the nodes are filtered once per
+ * placement, not once per pod.
+ */
+export function evaluator(run: MatrixRun, defaultNamespace: string, stats: EvaluationStats = { simulations: 0 }): Evaluator {
   const clusters = new Map<string, ClusterFacts>();
   const clusterFor = (column: Column, namespace: string): ClusterFacts => {
     const key = `${column.version}/${namespace}`;
@@ -182,46 +213,48 @@ export function* evaluateAll(pods: readonly PodInput[], run: MatrixRun, defaultN
     return facts;
   };
   const first = run.columns[0];
+  const classes = first && run.clusterMode ? schedulingClasses(first.nodes) : [];
+  const representatives = classes.map((c) => first?.nodes[c.representative] as ClusterNode);
   // Pods of one chart or workload kind often share their scheduling fields: filter the nodes once per distinct set.
   const eligibilityCache = new Map<string, Eligibility>();
-  for (const input of pods) {
-    const namespace = input.pod.namespace ?? defaultNamespace;
+  const groupCache = new WeakMap<Eligibility, SetupGroups[]>();
+  const single: Eligibility = { eligible: [0], ineligible: [] };
+  const eligibilityOf = (input: PodInput): Eligibility => {
+    if (!run.clusterMode || !first) return single;
     // Labels and taints are the same in every version; only the node setups change.
-    let eligibility: Eligibility = { eligible: [0], ineligible: [] };
-    if (run.clusterMode && first) {
-      const key = JSON.stringify([input.placement ?? null, input.pod.os ?? null]);
-      const cached = eligibilityCache.get(key);
-      eligibility = cached ?? eligibleNodes(input.placement, input.pod.os, first.nodes);
-      if (!cached && eligibilityCache.size < 10_000) eligibilityCache.set(key, eligibility);
+    const key = JSON.stringify([input.placement ?? null, input.pod.os ?? null]);
+    const cached = eligibilityCache.get(key);
+    if (cached) return cached;
+    const eligibility = namesNodes(input.placement) ? eligibleNodes(input.placement, input.pod.os, first.nodes) : expand(eligibleNodes(input.placement, input.pod.os, representatives), classes, first.nodes);
+    if (eligibilityCache.size < 10_000) eligibilityCache.set(key, eligibility);
+    return eligibility;
+  };
+  const setupsOf = (eligibility: Eligibility): SetupGroups[] => {
+    let perColumn = groupCache.get(eligibility);
+    if (!perColumn) {
+      perColumn = run.columns.map((column) => setupGroups(column, eligibility));
+      groupCache.set(eligibility, perColumn);
     }
+    return perColumn;
+  };
+  const evaluate = (input: PodInput): MatrixOutcome => {
+    const namespace = input.pod.namespace ?? defaultNamespace;
+    const eligibility = eligibilityOf(input);
+    const perColumn = setupsOf(eligibility);
     const cells: MatrixCell[] = [];
-    for (const column of run.columns) {
+    run.columns.forEach((column, columnIndex) => {
       if (eligibility.eligible.length === 0) {
         cells.push({ version: column.version, unschedulable: unschedulableMessage(column.nodes.length, eligibility.ineligible), groups: [] });
-        continue;
+        return;
       }
       const cluster = clusterFor(column, namespace);
-      const bySetup = new Map<string, Decision>();
-      const groups = new Map<string, { nodes: string[]; decision: Decision }>();
-      for (const index of eligibility.eligible) {
-        const node = column.nodes[index];
-        const setup = column.keys[index];
-        if (!node || setup === undefined) continue;
-        let decision = bySetup.get(setup);
-        if (!decision) {
-          decision = simulate(simInputFor(input, cluster, node.facts, run.request));
-          bySetup.set(setup, decision);
-        }
-        const group = groups.get(setup);
-        if (group) group.nodes.push(node.name);
-        else groups.set(setup, { nodes: [node.name], decision });
-      }
-      const merged = mergeGroups([...groups.values()]);
-      if (merged.length > 1 || groups.size > 1) for (const group of merged) group.nodes.sort((a, b) => (column.order.get(a) ?? 0) - (column.order.get(b) ?? 0));
-      cells.push({ version: column.version, groups: merged });
-    }
+      const setups = perColumn[columnIndex] ?? [];
+      stats.simulations += setups.length;
+      const groups = setups.map(({ representative, nodes }) => ({ nodes, decision: simulate(simInputFor(input, cluster, (column.nodes[representative] as ClusterNode).facts, run.request)) }));
+      cells.push({ version: column.version, groups: mergeGroups(groups, column.order) });
+    });
     const outcomesPerVersion = cells.map((c) => (c.unschedulable !== undefined ? 'Unschedulable' : [...new Set(c.groups.map((g) => g.decision.outcome))].sort().join('+')));
-    yield {
+    return {
       input,
       namespace,
       name: podDisplayName(input.pod),
@@ -232,20 +265,100 @@ export function* evaluateAll(pods: readonly PodInput[], run: MatrixRun, defaultN
       variesByNode: cells.some((c) => new Set(c.groups.map((g) => g.decision.outcome)).size > 1),
       variesByVersion: new Set(outcomesPerVersion).size > 1,
     };
+  };
+  evaluate.simulationsFor = (input: PodInput): number => {
+    const eligibility = eligibilityOf(input);
+    if (eligibility.eligible.length === 0) return 0;
+    return setupsOf(eligibility).reduce((n, setups) => n + setups.length, 0);
+  };
+  return evaluate;
+}
+
+/**
+ * The bound on a run's work: the simulations of every pod (pods x eligible node classes x versions) over all
+ * evaluators, counted before any is run, so that a run over the cap writes no results and says why.
+ */
+export function checkEvaluationLimit(pods: readonly PodInput[], evaluators: readonly Evaluator[], run: MatrixRun): void {
+  let total = 0;
+  for (const [index, input] of pods.entries()) {
+    for (const evaluate of evaluators) total += evaluate.simulationsFor(input);
+    if (total > SCALE_LIMITS.maxEvaluations) throw evaluationLimit(run, index + 1, pods.length);
   }
 }
 
-/** Groups keyed by node setup can still hold equal decisions (two setups that decide alike): merge those. */
-function mergeGroups(groups: { nodes: string[]; decision: Decision }[]): { nodes: string[]; decision: Decision }[] {
+function evaluationLimit(run: MatrixRun, at: number, pods: number): UsageError {
+  const classes = run.columns.map((c) => new Set(c.keys).size);
+  return new UsageError(
+    `over the limit of ${SCALE_LIMITS.maxEvaluations} pod simulations (pods x node classes x versions) at pod ${at} of ${pods}: ${classes.length} version(s) with up to ${Math.max(...classes)} distinct node setup(s); give fewer versions, nodes with fewer distinct setups, or fewer pods per run`,
+  );
+}
+
+/** Whether a placement refers to node names, so that nodes of one scheduling class can differ for it. */
+function namesNodes(placement: Placement | undefined): boolean {
+  if (!placement) return false;
+  if (placement.nodeName !== undefined || HOSTNAME in placement.nodeSelector) return true;
+  return (placement.requiredTerms ?? []).some((t) => t.matchFields.length > 0 || t.matchExpressions.some((r) => r.key === HOSTNAME));
+}
+
+const HOSTNAME = 'kubernetes.io/hostname';
+
+function schedulingClasses(nodes: readonly ClusterNode[]): SchedulingClass[] {
+  const byKey = new Map<string, SchedulingClass>();
+  nodes.forEach((node, index) => {
+    const labels = Object.entries(node.labels).filter(([key]) => key !== HOSTNAME);
+    const key = JSON.stringify([node.os, labels.sort(([a], [b]) => (a < b ? -1 : 1)), node.taints]);
+    const existing = byKey.get(key);
+    if (existing) existing.members.push(index);
+    else byKey.set(key, { representative: index, members: [index] });
+  });
+  return [...byKey.values()];
+}
+
+/** Eligibility of the class representatives, for every node of their classes, in node order. */
+function expand(byClass: Eligibility, classes: readonly SchedulingClass[], nodes: readonly ClusterNode[]): Eligibility {
+  const eligibleClass = new Set(byClass.eligible);
+  const why = new Map(byClass.ineligible.map((i) => [i.node, i.why]));
+  const classOf = new Array<number>(nodes.length);
+  classes.forEach((c, ci) => {
+    for (const m of c.members) classOf[m] = ci;
+  });
+  const result: Eligibility = { eligible: [], ineligible: [] };
+  nodes.forEach((node, index) => {
+    const ci = classOf[index] as number;
+    if (eligibleClass.has(ci)) result.eligible.push(index);
+    else result.ineligible.push({ node: node.name, why: why.get(nodes[classes[ci]?.representative ?? index]?.name ?? '') ?? '' });
+  });
+  return result;
+}
+
+/** The eligible nodes of a column grouped by setup key, each group in node order. */
+function setupGroups(column: Column, eligibility: Eligibility): SetupGroups {
+  const bySetup = new Map<string, { representative: number; nodes: string[] }>();
+  for (const index of eligibility.eligible) {
+    const node = column.nodes[index];
+    const setup = column.keys[index];
+    if (!node || setup === undefined) continue;
+    const group = bySetup.get(setup);
+    if (group) group.nodes.push(node.name);
+    else bySetup.set(setup, { representative: index, nodes: [node.name] });
+  }
+  return [...bySetup.values()];
+}
+
+/** Groups keyed by node setup can still hold equal decisions (two setups that decide alike): merge those, in node order. */
+function mergeGroups(groups: { nodes: string[]; decision: Decision }[], order: ReadonlyMap<string, number>): { nodes: string[]; decision: Decision }[] {
   if (groups.length <= 1) return groups;
-  const merged = new Map<string, { nodes: string[]; decision: Decision }>();
+  const merged = new Map<string, { nodes: string[]; decision: Decision; parts: number }>();
   for (const group of groups) {
     const key = decisionKey(group.decision);
     const existing = merged.get(key);
-    if (existing) existing.nodes.push(...group.nodes);
-    else merged.set(key, { nodes: [...group.nodes], decision: group.decision });
+    if (existing) {
+      // The node lists are shared by the pods of one placement: copy before adding to them.
+      existing.nodes = [...existing.nodes, ...group.nodes];
+      existing.parts++;
+    } else merged.set(key, { nodes: group.nodes, decision: group.decision, parts: 1 });
   }
-  return [...merged.values()];
+  return [...merged.values()].map(({ nodes, decision, parts }) => ({ nodes: parts > 1 ? nodes.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0)) : nodes, decision }));
 }
 
 /** Gathers output into ~1 MiB writes; standard output is synchronous for files and pipes on Linux. */

@@ -191,7 +191,12 @@ function detailLines(outcome: MatrixOutcome, explain: boolean, colors: Palette):
     lines.push(colors.warn(`${INDENT}unschedulable: ${safe(unschedulable.unschedulable)} (a scheduling result, not an AppArmor outcome)`));
   } else if (outcome.ineligible.length > 0) {
     const byWhy = new Map<string, string[]>();
-    for (const { node, why } of outcome.ineligible) byWhy.set(why, [...(byWhy.get(why) ?? []), node]);
+    // Pushed, not copied: a pod placed on none of 5,000 nodes must not cost 5,000 copies of a growing list.
+    for (const { node, why } of outcome.ineligible) {
+      const nodes = byWhy.get(why);
+      if (nodes) nodes.push(node);
+      else byWhy.set(why, [node]);
+    }
     for (const [why, nodes] of byWhy) lines.push(colors.dim(safe(`${INDENT}not scheduled to ${nodes.join(', ')}: ${why}`)));
   }
   return lines.join('\n');
