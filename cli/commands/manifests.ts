@@ -10,6 +10,7 @@ import type { WalkReport } from '../../io/load/source.js';
 import { InputFailure, LIMITS, decodeText, expandPaths, formatInputError, nonRegularKind, parseYamlDocumentsRecovering, readFd, readTextFile, systemMessage } from '../../io/load/source.js';
 import type { CollectedPod } from './workloads.js';
 import { WORKLOAD_TEMPLATES, collectObject } from './workloads.js';
+import { readLargeJsonFile } from '../../io/load/json-stream.js';
 
 export const STDIN_LABEL = '<stdin>';
 
@@ -49,6 +50,15 @@ export async function readManifests(inputs: readonly string[], cwd = process.cwd
     for (const error of manifests.errors.slice(before)) manifests.files.push(error.file);
     for (const source of sources) {
       manifests.files.push(source.label);
+      if (source.largeJson !== undefined) {
+        // A JSON file over the whole-file limit (a big cluster's `kubectl get -o json`): read an item at a time.
+        const fileErrors: InputError[] = [];
+        const streamed = readLargeJsonFile(source.largeJson, source.label, (doc) => collect(doc, doc.value, [], manifests, fileErrors), (error) => fileErrors.push(error));
+        if (streamed) {
+          manifests.errors.push(...fileErrors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
+          continue;
+        }
+      }
       let text: string;
       try {
         text = source.text();
@@ -72,6 +82,8 @@ export async function readManifests(inputs: readonly string[], cwd = process.cwd
 
 interface Source {
   label: string;
+  /** A .json file: read item by item when it is a regular file over the whole-file limit. */
+  largeJson?: string | undefined;
   /** Deferred so that a file is only held in memory while it is parsed. */
   text(): string;
 }
@@ -93,7 +105,7 @@ async function sourcesOf(input: string, cwd: string, out: Manifests): Promise<So
   out.notes.push(...walk.notes.map((note) => `apparmor-sim: note: ${note}`));
   return files.map((file) => {
     const label = displayPath(file, cwd);
-    return { label, text: () => readTextFile(file, label) };
+    return { label, largeJson: /\.json$/i.test(file) ? file : undefined, text: () => readTextFile(file, label) };
   });
 }
 

@@ -182,7 +182,7 @@ function lineAtByte(buffer: Buffer, offset: number): number {
 }
 
 /** Offset of the first byte that does not belong to a well-formed UTF-8 sequence (RFC 3629: no overlongs, surrogates, or code points past U+10FFFF). */
-function firstInvalidUtf8(bytes: Buffer): number {
+export function firstInvalidUtf8(bytes: Buffer): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i] ?? 0;
