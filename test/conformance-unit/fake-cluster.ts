@@ -6,6 +6,7 @@ import { ClusterUnreachable } from '../../conformance/cluster-api.js';
 import { PROFILES_BEGIN, PROFILES_END } from '../../conformance/helper-pods.js';
 import type { ApiResult, ContainerStatusObserved, EventObserved, PodStatusObserved } from '../../sim/observation.js';
 import type { Clock } from '../../conformance/replay.js';
+import type { ConformanceOptions } from '../../conformance/run.js';
 import type { LoadedProfile } from '../../sim/types.js';
 
 interface FakePod {
@@ -248,4 +249,24 @@ export function fakeClock(): Clock & { advanced: number } {
       }),
   };
   return clock;
+}
+
+/** Run options of a harness test against the fake cluster: no kind, no recordings, a fast poll; `over` wins. */
+export function testRunOptions(scenarios: ConformanceOptions['scenarios'], logsDir: string, over: Partial<ConformanceOptions> = {}): ConformanceOptions {
+  return {
+    scenarios,
+    target: { kind: 'kubeconfig', kubeconfig: undefined, context: undefined },
+    featureGates: {},
+    keep: false,
+    parallel: 1,
+    timeoutSec: 30,
+    output: 'table',
+    recordDir: undefined,
+    logsDir,
+    helperImage: 'helper:test',
+    sweepAgeSec: 3600,
+    runId: 'k2j9x0ab',
+    pollMs: 1,
+    ...over,
+  };
 }

@@ -15,7 +15,7 @@ import { refusedForServiceAccount } from '../../conformance/replay.js';
 import type { ConformanceDeps, ConformanceOptions } from '../../conformance/run.js';
 import { CONFORMANCE_EXIT, runConformance } from '../../conformance/run.js';
 import type { FakeOptions } from './fake-cluster.js';
-import { FakeCluster, fakeClock } from './fake-cluster.js';
+import { FakeCluster, fakeClock, testRunOptions } from './fake-cluster.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tutorial = await loadScenarioFile(join(ROOT, 'scenarios', 'tutorial.yaml'), ROOT);
@@ -71,22 +71,7 @@ function setup(fakeOptions: FakeOptions, over: Partial<ConformanceOptions> = {},
     stderr: (t) => void (stderr += t),
     onSignal: () => () => undefined,
   };
-  const options: ConformanceOptions = {
-    scenarios: pick(DENY_WRITE, NOT_LOADED),
-    target: { kind: 'kubeconfig', kubeconfig: undefined, context: undefined },
-    featureGates: {},
-    keep: false,
-    parallel: 1,
-    timeoutSec: 30,
-    output: 'table',
-    recordDir: undefined,
-    logsDir,
-    helperImage: 'helper:test',
-    sweepAgeSec: 3600,
-    runId: 'k2j9x0ab',
-    pollMs: 1,
-    ...over,
-  };
+  const options = testRunOptions(pick(DENY_WRITE, NOT_LOADED), logsDir, over);
   return { fake, deps, options, connects, out: () => stdout, err: () => stderr };
 }
 const KIND_TARGET = { kind: 'kind' as const, minor: 35, image: 'kindest/node:v1.35.0', imageKind: 'v0.31.0', name: 'apparmor-sim-x', workers: 0 };

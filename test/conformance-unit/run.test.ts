@@ -14,7 +14,7 @@ import { readRecording } from '../../conformance/recordings.js';
 import { newRunId, runIdStartedAt, runOlderThan } from '../../conformance/run-id.js';
 import type { ConformanceDeps, ConformanceOptions, Signal } from '../../conformance/run.js';
 import { CONFORMANCE_EXIT, runConformance } from '../../conformance/run.js';
-import { FakeCluster, fakeClock } from './fake-cluster.js';
+import { FakeCluster, fakeClock, testRunOptions } from './fake-cluster.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tutorial = await loadScenarioFile(join(ROOT, 'scenarios', 'tutorial.yaml'), ROOT);
@@ -47,22 +47,7 @@ function setup(fake: FakeCluster, over: Partial<ConformanceOptions> = {}) {
       return () => void (handler = undefined);
     },
   };
-  const options: ConformanceOptions = {
-    scenarios: pick(...ON_135),
-    target: { kind: 'kubeconfig', kubeconfig: undefined, context: undefined },
-    featureGates: {},
-    keep: false,
-    parallel: 2,
-    timeoutSec: 30,
-    output: 'table',
-    recordDir: undefined,
-    logsDir,
-    helperImage: 'helper:test',
-    sweepAgeSec: 3600,
-    runId: 'k2j9x0ab',
-    pollMs: 1,
-    ...over,
-  };
+  const options = testRunOptions(pick(...ON_135), logsDir, { parallel: 2, ...over });
   return { deps, options, out: () => stdout, err: () => stderr, signal: (s: Signal) => handler?.(s), logsDir };
 }
 
