@@ -5,7 +5,7 @@ import type { OptionSpecs } from '../io/args.js';
 import { EXIT, flagFailure, parseChoice, parseCommandLine, parseFeatureGates, parseVersionFlag, UsageError } from '../io/args.js';
 import { loadScenarios } from '../io/load/scenarios.js';
 import { gateProblems } from '../sim/feature-gates.js';
-import type { FeatureGates, Minor } from '../sim/types.js';
+import type { Minor } from '../sim/types.js';
 import { hostExec } from './exec.js';
 import { DEFAULT_HELPER_IMAGE, DEFAULT_KIND_MINOR, KIND_NODE_IMAGES, kindImageFor } from './images.js';
 import { kindClusterName } from './kind.js';

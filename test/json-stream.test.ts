@@ -108,7 +108,7 @@ describe('jsonDocument', () => {
   });
 });
 
-describe('readManifests: a .json file over the whole-file limit is read an item at a time', () => {
+describe('readManifests: a .json file is read an item at a time', () => {
   const saved = LIMITS.maxFileBytes;
   afterEach(() => {
     LIMITS.maxFileBytes = saved;
@@ -119,11 +119,20 @@ describe('readManifests: a .json file over the whole-file limit is read an item 
     errors: m.errors,
     psps: m.podSecurityPolicies.map((p) => p.name),
   });
-  /** The same file read whole (under the limit) and streamed (the limit lowered below its size). */
+  /**
+   * The same text read by the YAML parser (as a .yaml document that a trailing comment keeps from being JSON) and
+   * streamed item by item from a .json file with the per-document limit below its size; file labels made equal.
+   */
   async function bothWays(name: string, text: string): Promise<{ whole: Manifests; streamed: Manifests }> {
+    const yamlName = name.replace(/\.json$/, '.yaml');
+    writeFileSync(join(TMP, yamlName), `${text}\n# read by the YAML parser\n`);
+    const whole = await readManifests([join(TMP, yamlName)], TMP);
+    const relabel = <T extends { file: string }>(x: T): T => ({ ...x, file: x.file === yamlName ? name : x.file });
+    whole.pods = whole.pods.map(relabel);
+    whole.skipped = whole.skipped.map(relabel);
+    whole.errors = whole.errors.map(relabel);
     const file = join(TMP, name);
     writeFileSync(file, text);
-    const whole = await readManifests([file], TMP);
     LIMITS.maxFileBytes = 4096;
     expect(Buffer.byteLength(text)).toBeGreaterThan(LIMITS.maxFileBytes);
     const streamed = await readManifests([file], TMP);
@@ -188,7 +197,10 @@ describe('readManifests: a .json file over the whole-file limit is read an item 
       const file = join(TMP, name);
       const bytes = Buffer.concat([Buffer.from(`${lines.slice(0, at - 1).join('\n')}\n  `), bad === '\u0000' ? Buffer.from([0]) : Buffer.from([0xff]), Buffer.from(`\n${lines.slice(at - 1).join('\n')}`)]);
       writeFileSync(file, bytes);
-      const whole = await readManifests([file], TMP);
+      const yamlFile = join(TMP, name.replace(/\.json$/, '.yaml'));
+      writeFileSync(yamlFile, bytes);
+      const whole = await readManifests([yamlFile], TMP);
+      whole.errors = whole.errors.map((e) => ({ ...e, file: name }));
       LIMITS.maxFileBytes = 4096;
       const streamed = await readManifests([file], TMP);
       LIMITS.maxFileBytes = saved;
@@ -197,12 +209,13 @@ describe('readManifests: a .json file over the whole-file limit is read an item 
     }
   });
 
-  it('YAML files and small JSON files are read whole, as before', async () => {
+  it('a YAML document over the per-document limit is an error at its line; the documents after it are read', async () => {
     const file = join(TMP, 'big.yaml');
-    writeFileSync(file, kubectlList(20));
+    const pod = (name: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  containers:\n  - name: c\n    image: nginx\n`;
+    writeFileSync(file, `${pod('before')}---\n${kubectlList(20)}\n---\n${pod('after')}`);
     LIMITS.maxFileBytes = 4096;
-    const yaml = await readManifests([file], TMP);
-    expect(yaml.pods).toEqual([]);
-    expect(yaml.errors[0]?.message).toMatch(/over the 4096-byte limit/);
+    const read = await readManifests([file], TMP);
+    expect(read.pods.map((p) => [p.pod.name, p.line])).toEqual([['before', 1], ['after', 11 + kubectlList(20).split('\n').length]]);
+    expect(read.errors).toEqual([{ file: 'big.yaml', line: 9, message: expect.stringMatching(/^a YAML document of more than 4096 characters, over the limit \(a JSON List is read an item at a time/) }]);
   });
 });

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Scenario } from '../io/load/scenario.js';
-import { loadScenarioFile, nodeForPod, scenarioInput } from '../io/load/scenario.js';
+import { loadScenarioFile, scenarioInput } from '../io/load/scenario.js';
 import { compareExpectation } from '../sim/expect.js';
 import { simulate } from '../sim/simulate.js';
 

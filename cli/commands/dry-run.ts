@@ -3,7 +3,7 @@ import { gateProblems } from '../../sim/feature-gates.js';
 import { podDisplayName } from '../../sim/pod.js';
 import { simulate } from '../../sim/simulate.js';
 import { kubectlDefaultFieldValidation } from '../../sim/field-validation.js';
-import type { ClusterFacts, Container, FeatureGates, FieldValidation, Minor, NodeFacts, RuntimeName, SimInput } from '../../sim/types.js';
+import type { ClusterFacts, Container, FeatureGates, FieldValidation, Minor, NodeFacts, Pod, RuntimeName, SimInput } from '../../sim/types.js';
 import { FIELD_VALIDATIONS, RUNTIME_NAMES } from '../../sim/types.js';
 import { readEphemeralContainersFile } from '../../io/load/ephemeral.js';
 import { podSecurityPolicyNotes } from '../../io/load/psp.js';
@@ -14,12 +14,16 @@ import { paletteFor } from '../output/color.js';
 import type { AfterSettings } from './impact.js';
 import { dryRunJson } from '../output/json.js';
 import { dryRunJunit } from '../output/junit.js';
-import type { DryRunFormat, PodOutcome } from '../output/report.js';
+import type { DryRunFormat, DryRunSummary, PodOutcome } from '../output/report.js';
+import { ChunkedWriter } from '../output/chunked-writer.js';
+import { PSP_REMOVED_IN } from '../../sim/checks/psp.js';
+import { LIMITS } from '../../io/load/source.js';
+import type { InputError } from '../../io/load/source.js';
 import { refused } from '../output/report.js';
 import { dryRunTable } from '../output/table.js';
 import { loadConfig, todayUtc } from '../../io/load/config.js';
 import { Suppressor, selectInputs, withConfigLines, withDefaults } from './config.js';
-import type { PodInput } from './manifests.js';
+import type { Manifests, PodInput } from './manifests.js';
 import { readManifests } from './manifests.js';
 import { buildNode } from './node.js';
 import type { FailOnCondition } from './fail-on.js';
@@ -174,29 +178,76 @@ export async function runDryRun(argv: string[]): Promise<number> {
   if (settings.versions.length > 1 || settings.clusterFile !== undefined || settings.output === 'sarif') return (await import('./matrix.js')).runMatrix(settings);
   const baseCluster = clusterFor(settings);
   const { node, notes } = await buildNode(settings);
-  const manifests = await readManifests(settings.inputs);
-  const cluster = { ...baseCluster, podSecurityPolicies: manifests.podSecurityPolicies };
-  for (const note of [...notes, ...podSecurityPolicyNotes(manifests.podSecurityPolicies.length, [settings.apiserver])]) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
-
+  for (const note of notes) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
   const format = formatFor(settings, node.kubeletVersion);
-  const pods: string[] = [];
-  let refusedCount = 0;
-  let suppressedCount = 0;
-  let failing = false;
-  for (const result of simulateEach(manifests.pods, cluster, node, settings)) {
-    result.suppressed = settings.suppressor.forDecision(result, result.decision);
-    if (result.suppressed) suppressedCount++;
-    else {
-      if (refused(result.decision)) refusedCount++;
-      if (failsOn(settings.failOn, result.pod, result.decision)) failing = true;
-    }
-    pods.push(format.pod(result));
+  const run = new DryRunTally(settings);
+  const simulateOne = podSimulator(settings, node);
+  let manifests: Manifests;
+  // A PodSecurityPolicy anywhere in the input admits pods anywhere in it: up to 1.24 every policy is read first.
+  if (format.stream !== undefined && settings.apiserver >= PSP_REMOVED_IN) {
+    const stream = format.stream;
+    const out = new ChunkedWriter();
+    let parts = 0;
+    const write = (text: string) => out.write(parts++ === 0 ? stream.head + text : stream.separator + text);
+    let errorsSeen = 0;
+    const writeError = (error: InputError) => {
+      if (stream.error && errorsSeen++ < LIMITS.maxReportedErrors) write(stream.error(error));
+    };
+    manifests = await readManifests(settings.inputs, process.cwd(), {
+      batch(pods, errors) {
+        // A document's pods and errors in line order, as the table places errors.
+        let e = 0;
+        for (const input of pods) {
+          for (let error = errors[e]; error !== undefined && (error.line ?? 0) < input.line; error = errors[++e]) writeError(error);
+          write(format.pod(run.add(simulateOne(input, baseCluster))));
+        }
+        for (let error = errors[e]; error !== undefined; error = errors[++e]) writeError(error);
+      },
+      idle: () => out.flush(),
+    });
+    for (const note of podSecurityPolicyNotes(manifests.podSecurityPolicies.length, [settings.apiserver])) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
+    const errors = reportInputProblems(manifests);
+    const omitted = errors.find((error) => error.omitted !== undefined);
+    if (stream.error && omitted) write(stream.error(omitted));
+    const summary = run.summary(manifests, errors);
+    out.write(parts === 0 ? format.document([], summary) : stream.tail(summary));
+    out.flush();
+  } else {
+    manifests = await readManifests(settings.inputs);
+    const cluster = { ...baseCluster, podSecurityPolicies: manifests.podSecurityPolicies };
+    for (const note of podSecurityPolicyNotes(manifests.podSecurityPolicies.length, [settings.apiserver])) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
+    const pods = manifests.pods.map((input) => format.pod(run.add(simulateOne(input, cluster))));
+    const errors = reportInputProblems(manifests);
+    process.stdout.write(format.document(pods, run.summary(manifests, errors)));
   }
-  const errors = reportInputProblems(manifests);
-  process.stdout.write(format.document(pods, { pods: pods.length, refused: refusedCount, suppressed: suppressedCount, skipped: manifests.skipped, errors, files: manifests.files }));
   // Input errors win: every result is printed, but a run that could not read all its input is not a pass.
-  if (errors.length > 0) return EXIT.usage;
-  return failing ? EXIT.refusedOrFailed : EXIT.ok;
+  if (manifests.errors.length > 0) return EXIT.usage;
+  return run.failing ? EXIT.refusedOrFailed : EXIT.ok;
+}
+
+/** Counts of the results so far, and whether one fails the run (--fail-on), suppressions applied. */
+class DryRunTally {
+  pods = 0;
+  refused = 0;
+  suppressed = 0;
+  failing = false;
+
+  constructor(private readonly settings: DryRunSettings) {}
+
+  add(result: PodOutcome & { pod: Pod }): PodOutcome {
+    this.pods++;
+    result.suppressed = this.settings.suppressor.forDecision(result, result.decision);
+    if (result.suppressed) this.suppressed++;
+    else {
+      if (refused(result.decision)) this.refused++;
+      if (failsOn(this.settings.failOn, result.pod, result.decision)) this.failing = true;
+    }
+    return result;
+  }
+
+  summary(manifests: Manifests, errors: InputError[]): DryRunSummary {
+    return { pods: this.pods, refused: this.refused, suppressed: this.suppressed, skipped: manifests.skipped, errors, files: manifests.files };
+  }
 }
 
 function afterSettings({ values }: Parsed<typeof OPTIONS>): AfterSettings {
@@ -262,20 +313,25 @@ function clusterFor(settings: DryRunSettings): ClusterFacts {
   };
 }
 
-/** Lazily, so that each decision can be rendered and dropped before the next pod is simulated. */
-function* simulateEach(pods: readonly PodInput[], cluster: ClusterFacts, node: NodeFacts, settings: DryRunSettings): Generator<PodOutcome & { pod: PodInput['pod'] }> {
+/** Simulates one pod; pods naming another namespace than the default get a copy of the cluster with that name. */
+function podSimulator(settings: DryRunSettings, node: NodeFacts): (input: PodInput, cluster: ClusterFacts) => PodOutcome & { pod: Pod } {
   const defaultNamespace = settings.namespace;
-  const clusters = new Map<string, ClusterFacts>([[defaultNamespace, cluster]]);
-  for (const input of pods) {
+  const clusters = new Map<string, ClusterFacts>();
+  let clustersOf: ClusterFacts | undefined;
+  return (input, cluster) => {
+    if (clustersOf !== cluster) {
+      clusters.clear();
+      clustersOf = cluster;
+    }
     const { file, line, pod, workload } = input;
     const namespace = pod.namespace ?? defaultNamespace;
-    let podCluster = clusters.get(namespace);
+    let podCluster = namespace === defaultNamespace ? cluster : clusters.get(namespace);
     if (!podCluster) {
       podCluster = { ...cluster, namespace: { name: namespace, labels: cluster.namespace.labels } };
       clusters.set(namespace, podCluster);
     }
-    yield { file, line, namespace, name: podDisplayName(pod), workload, pod, decision: simulate(simInputFor(input, podCluster, node, settings)) };
-  }
+    return { file, line, namespace, name: podDisplayName(pod), workload, pod, decision: simulate(simInputFor(input, podCluster, node, settings)) };
+  };
 }
 
 function formatFor(settings: DryRunSettings, kubelet: Minor): DryRunFormat {

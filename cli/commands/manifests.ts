@@ -1,16 +1,17 @@
 // Turns the dry-run inputs (files, directories, stdin) into Pods (and workloads' pods) with their file:line, and lists what is not.
-import { fstatSync, readlinkSync } from 'node:fs';
+import { closeSync, fstatSync, readlinkSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { isMap } from '../../sim/pod.js';
-import type { Pod, PodSecurityPolicyFacts } from '../../sim/types.js';
+import type { PodSecurityPolicyFacts } from '../../sim/types.js';
 import { Reader } from '../../io/load/facts.js';
 import { isPodSecurityPolicyObject, readPodSecurityPolicyObject } from '../../io/load/psp.js';
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 import type { WalkReport } from '../../io/load/source.js';
-import { InputFailure, LIMITS, decodeText, expandPaths, formatInputError, nonRegularKind, parseYamlDocumentsRecovering, readFd, readTextFile, systemMessage } from '../../io/load/source.js';
+import { InputFailure, LIMITS, expandPaths, formatInputError, nonRegularKind, openRegularFile, systemMessage } from '../../io/load/source.js';
 import type { CollectedPod } from './workloads.js';
 import { WORKLOAD_TEMPLATES, collectObject } from './workloads.js';
-import { readLargeJsonFile } from '../../io/load/json-stream.js';
+import type { InputFormat } from '../../io/load/document-stream.js';
+import { formatOf, readDocuments } from '../../io/load/document-stream.js';
 
 export const STDIN_LABEL = '<stdin>';
 
@@ -38,79 +39,108 @@ export interface Manifests {
   podSecurityPolicies: PodSecurityPolicyFacts[];
 }
 
+/** Results handed over while the input is read. */
+export interface ManifestStream {
+  /** A document's (or JSON List item's) pods and input errors, as soon as the document is read. */
+  batch(pods: readonly PodInput[], errors: readonly InputError[]): void;
+  /** The input has nothing to read yet: a good moment to write out what is buffered. */
+  idle?: (() => void) | undefined;
+}
+
 /**
- * Reads every input. A file or document that is wrong is an error entry and costs only itself: the documents before
- * and after it, and every other file, are still read (a chart's one bad template must not hide the rest).
+ * Reads every input, a document at a time. A file or document that is wrong is an error entry and costs only itself:
+ * the documents before and after it, and every other file, are still read (a chart's one bad template must not hide
+ * the rest). With `stream`, each document's pods and errors go there as they are read and are not kept (the errors
+ * are still listed in `errors` for the report); without it, they are collected in `pods` and `errors`.
  */
-export async function readManifests(inputs: readonly string[], cwd = process.cwd()): Promise<Manifests> {
+export async function readManifests(inputs: readonly string[], cwd = process.cwd(), stream?: ManifestStream): Promise<Manifests> {
   const manifests: Manifests = { pods: [], skipped: [], errors: [], notes: [], files: [], podSecurityPolicies: [] };
+  const batch: PodInput[] = [];
+  const collector: Collector = { pods: batch, skipped: manifests.skipped, podSecurityPolicies: manifests.podSecurityPolicies };
+  const hand = (errors: InputError[]) => {
+    if (batch.length === 0 && errors.length === 0) return;
+    errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    manifests.errors.push(...errors);
+    if (stream) stream.batch(batch, errors);
+    else manifests.pods.push(...batch);
+    batch.length = 0;
+  };
   for (const input of inputs) {
-    const before = manifests.errors.length;
-    const sources = await sourcesOf(input, cwd, manifests);
-    for (const error of manifests.errors.slice(before)) manifests.files.push(error.file);
-    for (const source of sources) {
+    const sources = sourcesOf(input, cwd, manifests);
+    for (const error of sources.errors) {
+      manifests.files.push(error.file);
+      hand([error]);
+    }
+    for (const source of sources.sources) {
       manifests.files.push(source.label);
-      if (source.largeJson !== undefined) {
-        // A JSON file over the whole-file limit (a big cluster's `kubectl get -o json`): read an item at a time.
-        const fileErrors: InputError[] = [];
-        const streamed = readLargeJsonFile(source.largeJson, source.label, (doc) => collect(doc, doc.value, [], manifests, fileErrors), (error) => fileErrors.push(error));
-        if (streamed) {
-          manifests.errors.push(...fileErrors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
-          continue;
-        }
-      }
-      let text: string;
+      let fd: number;
       try {
-        text = source.text();
+        fd = source.open();
       } catch (error) {
         if (!(error instanceof InputFailure)) throw error;
-        manifests.errors.push(...error.errors);
+        hand([...error.errors]);
         continue;
       }
-      const { documents, errors } = parseYamlDocumentsRecovering(text, source.label);
-      const fileErrors = [...errors];
-      for (const doc of documents) {
-        for (const warning of doc.warnings ?? []) manifests.notes.push(formatInputError(warning));
-        collect(doc, doc.value, [], manifests, fileErrors);
+      try {
+        readDocuments(fd, source.label, source.format, {
+          document(doc) {
+            for (const warning of doc.warnings ?? []) manifests.notes.push(formatInputError(warning));
+            const errors: InputError[] = [];
+            collect(doc, doc.value, [], collector, errors);
+            hand(errors);
+          },
+          error(error) {
+            hand([source.describe?.(error) ?? error]);
+          },
+          idle: stream?.idle,
+        });
+      } finally {
+        if (source.close) closeSync(fd);
       }
-      // In line order, whichever reader found them.
-      manifests.errors.push(...fileErrors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
     }
   }
   return manifests;
 }
 
-interface Source {
-  label: string;
-  /** A .json file: read item by item when it is a regular file over the whole-file limit. */
-  largeJson?: string | undefined;
-  /** Deferred so that a file is only held in memory while it is parsed. */
-  text(): string;
+/** Where collect() puts what it finds: pods of the current document, skips and PodSecurityPolicies of all. */
+interface Collector {
+  pods: PodInput[];
+  skipped: SkippedDocument[];
+  podSecurityPolicies: PodSecurityPolicyFacts[];
 }
 
-async function sourcesOf(input: string, cwd: string, out: Manifests): Promise<Source[]> {
+interface Source {
+  label: string;
+  format: InputFormat;
+  /** The descriptor to read; InputFailure when it cannot be read. */
+  open(): number;
+  /** Whether the reader closes the descriptor (not standard input). */
+  close: boolean;
+  /** A better wording of a read error for this source. */
+  describe?: (error: InputError) => InputError;
+}
+
+function sourcesOf(input: string, cwd: string, out: Manifests): { sources: Source[]; errors: InputError[] } {
   if (input === '-') {
-    try {
-      const text = readStdin();
-      return [{ label: STDIN_LABEL, text: () => text }];
-    } catch (error) {
-      if (!(error instanceof InputFailure)) throw error;
-      out.errors.push(...error.errors);
-      return [];
-    }
+    return {
+      sources: [{ label: STDIN_LABEL, format: formatOf('-'), open: openStdin, close: false, describe: (error) => (error.message === 'cannot read: EBADF' ? { ...error, message: 'cannot read standard input: it is not open for reading' } : error) }],
+      errors: [],
+    };
   }
   const walk: WalkReport = { errors: [], notes: [] };
   const files = expandPaths([input], cwd, walk);
-  out.errors.push(...walk.errors);
   out.notes.push(...walk.notes.map((note) => `apparmor-sim: note: ${note}`));
-  return files.map((file) => {
-    const label = displayPath(file, cwd);
-    return { label, largeJson: /\.json$/i.test(file) ? file : undefined, text: () => readTextFile(file, label) };
-  });
+  return {
+    sources: files.map((file) => {
+      const label = displayPath(file, cwd);
+      return { label, format: formatOf(file), open: () => openRegularFile(file, label), close: true };
+    }),
+    errors: walk.errors,
+  };
 }
 
-/** Standard input, read synchronously up to the size limit: a directory, a closed descriptor or a device is an input error. */
-function readStdin(): string {
+/** Standard input, checked: a directory, a closed descriptor or /dev/null is an input error. */
+function openStdin(): number {
   let kind: string | undefined;
   try {
     kind = nonRegularKind(fstatSync(0));
@@ -120,13 +150,8 @@ function readStdin(): string {
   if (kind === 'a directory') throw new InputFailure([{ file: STDIN_LABEL, message: 'standard input is a directory, expected YAML or JSON' }]);
   // Node opens /dev/null in place of a closed standard input (`<&-`): nothing was piped in, which is a mistake.
   if (kind === 'a character device' && stdinPath() === '/dev/null') throw new InputFailure([{ file: STDIN_LABEL, message: 'standard input is closed or /dev/null: pipe the manifests into it (helm template ... | apparmor-sim dry-run -)' }]);
-  // A pipe, a terminal or a file are fine; a device such as /dev/zero stops at the size limit.
-  try {
-    return decodeText(readFd(0, STDIN_LABEL), STDIN_LABEL);
-  } catch (error) {
-    if (error instanceof InputFailure && error.errors[0]?.message === 'cannot read: EBADF') throw new InputFailure([{ file: STDIN_LABEL, message: 'cannot read standard input: it is not open for reading' }]);
-    throw error;
-  }
+  // A pipe, a terminal or a file are fine; a device such as /dev/zero stops at its first NUL byte.
+  return 0;
 }
 
 function stdinPath(): string | undefined {
@@ -145,7 +170,7 @@ export function displayPath(file: string, cwd: string): string {
 
 type Path = (string | number)[];
 
-function collect(doc: YamlDocument, value: unknown, path: Path, out: Manifests, errors: InputError[]): void {
+function collect(doc: YamlDocument, value: unknown, path: Path, out: Collector, errors: InputError[]): void {
   // An empty document (helm template renders one per empty template, `# Source:` comment only) is nothing.
   if (value === null || value === undefined) return;
   const line = doc.lineOf(path);

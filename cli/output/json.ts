@@ -7,7 +7,7 @@ import type { WorkloadRef } from '../commands/workloads.js';
 import type { InputError } from '../../io/load/source.js';
 import type { InputErrorJson } from './input-errors.js';
 import { inputErrorsJson } from './input-errors.js';
-import type { DryRunFormat, PodOutcome, ScenarioOutcome } from './report.js';
+import type { DryRunFormat, DryRunSummary, PodOutcome, ScenarioOutcome } from './report.js';
 import { suppressionJson } from '../commands/config.js';
 
 export const DRY_RUN_SCHEMA_VERSION = 1;
@@ -91,15 +91,20 @@ export interface DryRunJson {
 
 /** Pretty-printed like JSON.stringify(body, null, 2) of a DryRunJson, assembled from per-pod pieces. */
 export function dryRunJson(explain: boolean, versions: { apiserver: Minor; kubelet: Minor }): DryRunFormat {
+  /** Everything after the results. */
+  const tail = (summary: DryRunSummary): string => {
+    const skipped = summary.skipped.map(({ file, line, kind, name, why }) => ({ file, line, kind, name, why }));
+    const simulated = `,\n  "k8sVersions": [${JSON.stringify(formatMinor(versions.apiserver))}],\n  "kubeletVersion": ${JSON.stringify(formatMinor(versions.kubelet))}`;
+    const errors = JSON.stringify(inputErrorsJson(summary.errors), null, 2).replace(NEWLINES, '\n  ');
+    return `,\n  "skipped": ${JSON.stringify(skipped, null, 2).replace(NEWLINES, '\n  ')}${simulated},\n  "errors": ${errors}\n}\n`;
+  };
   return {
     pod: (result) => `    ${JSON.stringify(podResultJson(result, explain), null, 2).replace(NEWLINES, '\n    ')}`,
     document(pods, summary) {
       const results = pods.length > 0 ? `[\n${pods.join(',\n')}\n  ]` : '[]';
-      const skipped = summary.skipped.map(({ file, line, kind, name, why }) => ({ file, line, kind, name, why }));
-      const simulated = `,\n  "k8sVersions": [${JSON.stringify(formatMinor(versions.apiserver))}],\n  "kubeletVersion": ${JSON.stringify(formatMinor(versions.kubelet))}`;
-      const errors = JSON.stringify(inputErrorsJson(summary.errors), null, 2).replace(NEWLINES, '\n  ');
-      return `${DRY_RUN_JSON_HEAD}${results},\n  "skipped": ${JSON.stringify(skipped, null, 2).replace(NEWLINES, '\n  ')}${simulated},\n  "errors": ${errors}\n}\n`;
+      return `${DRY_RUN_JSON_HEAD}${results}${tail(summary)}`;
     },
+    stream: { head: `${DRY_RUN_JSON_HEAD}[\n`, separator: ',\n', tail: (summary) => `\n  ]${tail(summary)}` },
   };
 }
 

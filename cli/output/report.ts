@@ -45,6 +45,20 @@ export interface DryRunFormat {
   pod(result: PodOutcome): string;
   /** The whole output, from the rendered pods in input order. */
   document(pods: readonly string[], summary: DryRunSummary): string;
+  /**
+   * The same output written as results come: `head` before the first part, `separator` between parts, then `tail`.
+   * Parts are rendered pods and, where `error` renders them in place (the table), input errors. Undefined when the
+   * format needs every result before it writes (JUnit's counts lead the document); an output without parts is
+   * written by `document`.
+   */
+  stream?: DryRunStream | undefined;
+}
+
+export interface DryRunStream {
+  head: string;
+  separator: string;
+  error?: ((error: InputError) => string) | undefined;
+  tail(summary: DryRunSummary): string;
 }
 
 export interface ScenarioOutcome {

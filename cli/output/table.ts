@@ -18,12 +18,17 @@ export function dryRunTable(explain: boolean, colors: Palette): DryRunFormat {
     },
     document(pods, summary) {
       const lines = inPlace(pods, places, summary.errors, summary.files ?? [], (e) => colors.bad(tableErrorLine(e)));
-      lines.push(...skippedLines(summary.skipped, colors));
-      const suppressed = summary.suppressed ?? 0;
-      lines.push(`${summary.pods} pod${summary.pods === 1 ? '' : 's'}: ${summary.pods - summary.refused - suppressed} run, ${summary.refused} refused${suppressed > 0 ? `, ${suppressed} suppressed` : ''}; ${summary.skipped.length} skipped${errorCount(summary.errors.length)}`);
-      return `${lines.join('\n')}\n`;
+      return `${[...lines, ...closingLines(summary, colors)].join('\n')}\n`;
     },
+    // Input errors stand where their document is; the run's reader hands them over in that order.
+    stream: { head: '', separator: '\n', error: (e) => colors.bad(tableErrorLine(e)), tail: (summary) => `\n${closingLines(summary, colors).join('\n')}\n` },
   };
+}
+
+/** The skipped documents and the summary line. */
+function closingLines(summary: DryRunSummary, colors: Palette): string[] {
+  const suppressed = summary.suppressed ?? 0;
+  return [...skippedLines(summary.skipped, colors), `${summary.pods} pod${summary.pods === 1 ? '' : 's'}: ${summary.pods - summary.refused - suppressed} run, ${summary.refused} refused${suppressed > 0 ? `, ${suppressed} suppressed` : ''}; ${summary.skipped.length} skipped${errorCount(summary.errors.length)}`];
 }
 
 /**

@@ -3,10 +3,8 @@
 // the top-level object's `items` array (and each object of a concatenated object stream, as `kubectl get -o json`
 // of several kinds or `jq -c` writes them), and hands every item over as its own text, parsed with JSON.parse, with
 // the line it starts on. Memory is bounded by the largest item, not by the file.
-import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import type { InputError, YamlDocument } from './source.js';
-import { LIMITS, firstInvalidUtf8, nonRegularKind } from './source.js';
-import { SCALE_LIMITS } from './scale-limits.js';
+import { LIMITS } from './source.js';
 
 /** A top-level value (or an item of a List) cut out of the stream, not parsed yet. */
 export interface JsonPiece {
@@ -424,6 +422,7 @@ export function parsePiece(piece: JsonPiece, file: string): { value: unknown } |
     const at = /position (\d+)/.exec(message);
     const offset = at ? Number(at[1]) : 0;
     const { line, column } = lineColumn(piece, offset);
+    if (piece.text.charCodeAt(offset) === 0x2f && /^\/[/*]/.test(piece.text.slice(offset, offset + 2))) return { error: { file, line, column, message: 'invalid JSON: comments (// or /* */) are not allowed in JSON' } };
     const text = message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/, '').replace(/ \(line \d+ column \d+\)$/, '');
     return { error: { file, line, column, message: `invalid JSON: ${text}` } };
   }
@@ -624,84 +623,4 @@ export class JsonLocator {
     }
     return pos;
   }
-}
-
-/**
- * A JSON file over the whole-file size limit (`kubectl get pods -A -o json` of a big cluster), read a chunk at a time:
- * each item of its top-level List (or each object of a stream of objects) is cut out, parsed and handed to `onDocument`
- * with its line, so that the file's size is bounded by SCALE_LIMITS.maxStreamBytes and each item by the per-file limit.
- * A broken item is an error at its line and costs only itself. Returns false, reading nothing, when the file is not a
- * regular file over LIMITS.maxFileBytes: the whole-file reader (io/load/source.ts) reads it, with its checks and errors.
- */
-export function readLargeJsonFile(file: string, label: string, onDocument: (doc: YamlDocument) => void, onError: (error: InputError) => void): boolean {
-  let fd: number;
-  try {
-    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (nonRegularKind(stat) !== undefined || stat.size <= LIMITS.maxFileBytes) return false;
-    const cutter = new JsonCutter();
-    const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-    const handle = (cuts: JsonCut[]) => {
-      for (const cut of cuts) {
-        if ('error' in cut) {
-          onError({ file: label, line: cut.error.line, column: cut.error.column, message: cut.error.message });
-          continue;
-        }
-        const parsed = parsePiece(cut.piece, label);
-        if ('error' in parsed) onError(parsed.error);
-        else onDocument(jsonDocument(label, cut.piece, parsed.value));
-      }
-    };
-    let total = 0;
-    let lines = 1;
-    for (;;) {
-      // A fresh buffer per chunk: the cutter's pieces keep views of it until they are handed over.
-      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-      const read = readSync(fd, chunk, 0, CHUNK_BYTES, null);
-      if (read === 0) break;
-      const bytes = chunk.subarray(0, read);
-      total += read;
-      if (total > SCALE_LIMITS.maxStreamBytes) {
-        onError({ file: label, message: `input is over the ${SCALE_LIMITS.maxStreamBytes}-byte limit` });
-        return true;
-      }
-      // The whole-file reader's checks, per chunk: binary data and invalid UTF-8 stop the file at their line.
-      const nul = bytes.indexOf(0);
-      if (nul !== -1) {
-        onError({ file: label, line: lines + countNewlines(bytes, nul), message: 'binary data (NUL byte): expected YAML text' });
-        return true;
-      }
-      try {
-        decoder.decode(bytes, { stream: true });
-      } catch {
-        // The line of the first bad sequence in this chunk (a sequence cut by the chunk's start is placed at its line).
-        onError({ file: label, line: lines + countNewlines(bytes, firstInvalidUtf8(bytes)), message: 'invalid UTF-8: expected YAML text' });
-        return true;
-      }
-      lines += countNewlines(bytes, bytes.length);
-      handle(cutter.push(bytes));
-    }
-    try {
-      decoder.decode();
-    } catch {
-      onError({ file: label, line: lines, message: 'invalid UTF-8: expected YAML text' });
-      return true;
-    }
-    handle(cutter.end());
-    return true;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const CHUNK_BYTES = 1 << 20;
-
-function countNewlines(bytes: Buffer, end: number): number {
-  let count = 0;
-  for (let at = bytes.indexOf(NEWLINE); at !== -1 && at < end; at = bytes.indexOf(NEWLINE, at + 1)) count++;
-  return count;
 }

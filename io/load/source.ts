@@ -93,6 +93,18 @@ export function readTextFile(file: string, label = file): string {
  * securityfs report a size of 0 or 4096 whatever they hold, so the read itself stops at the limit too.
  */
 export function readRegularFile(file: string, label = file, maxBytes = LIMITS.maxFileBytes): Buffer {
+  const fd = openRegularFile(file, label);
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) throw new InputFailure([{ file: label, message: `file is ${size} bytes, over the ${maxBytes}-byte limit` }]);
+    return readFd(fd, label, maxBytes);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An open descriptor of a regular file (the caller closes it), checked as readRegularFile says. */
+export function openRegularFile(file: string, label = file): number {
   if (file === '') throw new InputFailure([{ file: 'apparmor-sim', message: 'an empty path names no file' }]);
   let fd: number;
   try {
@@ -101,14 +113,13 @@ export function readRegularFile(file: string, label = file, maxBytes = LIMITS.ma
     throw new InputFailure([{ file: label, message: `cannot read: ${systemMessage(error)}` }]);
   }
   try {
-    const stat = fstatSync(fd);
-    const kind = nonRegularKind(stat);
+    const kind = nonRegularKind(fstatSync(fd));
     if (kind !== undefined) throw new InputFailure([{ file: label, message: kind === 'a directory' ? 'is a directory, expected a file' : `not a regular file (${kind}); name a file, or pipe the data to standard input (-)` }]);
-    if (stat.size > maxBytes) throw new InputFailure([{ file: label, message: `file is ${stat.size} bytes, over the ${maxBytes}-byte limit` }]);
-    return readFd(fd, label, maxBytes);
-  } finally {
+  } catch (error) {
     closeSync(fd);
+    throw error;
   }
+  return fd;
 }
 
 /** What a file is when it is not a regular file, in words; undefined for a regular file. */
@@ -128,23 +139,33 @@ export function readFd(fd: number, label: string, maxBytes = LIMITS.maxFileBytes
   let total = 0;
   for (;;) {
     const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-    let read: number;
-    try {
-      read = readSync(fd, chunk, 0, chunk.length, null);
-    } catch (error) {
-      // A non-blocking descriptor with nothing to read yet (stdin from a terminal or an idle pipe): wait for data.
-      if (isErrno(error, 'EAGAIN')) {
-        waitReadable();
-        continue;
-      }
-      throw new InputFailure([{ file: label, message: `cannot read: ${systemMessage(error)}` }]);
-    }
+    const read = readChunk(fd, chunk, label);
     if (read === 0) break;
     total += read;
     if (total > maxBytes) throw new InputFailure([{ file: label, message: `input is over the ${maxBytes}-byte limit` }]);
     chunks.push(read === chunk.length ? chunk : chunk.subarray(0, read));
   }
   return Buffer.concat(chunks, total);
+}
+
+/**
+ * One read into `chunk`: 0 at the end; a non-blocking descriptor with nothing to read yet is waited for, after
+ * `idle` is called (a streaming reader writes out what it has while the writer upstream is slow).
+ */
+export function readChunk(fd: number, chunk: Buffer, label: string, idle?: () => void): number {
+  for (;;) {
+    try {
+      return readSync(fd, chunk, 0, chunk.length, null);
+    } catch (error) {
+      // Standard input from a terminal or an idle pipe: wait for data.
+      if (isErrno(error, 'EAGAIN')) {
+        idle?.();
+        waitReadable();
+        continue;
+      }
+      throw new InputFailure([{ file: label, message: `cannot read: ${systemMessage(error)}` }]);
+    }
+  }
 }
 
 function isErrno(error: unknown, code: string): boolean {
@@ -238,7 +259,9 @@ export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
  * yaml.Unmarshal, not UnmarshalStrict), whose decoder (goyaml.v2/decode.go, mapping()) stores a repeated key again,
  * so the last one wins, and applies `<<` merge keys (isMerge, merge()).
  */
-export function parseYamlDocumentsRecovering(text: string, file: string): { documents: YamlDocument[]; errors: InputError[] } {
+export function parseYamlDocumentsRecovering(text: string, file: string, startLine = 1, unit: 'file' | 'document' = 'file'): { documents: YamlDocument[]; errors: InputError[] } {
+  // A document cut out of a longer stream (io/load/document-stream.ts) starts at `startLine` of its file.
+  const shift = startLine - 1;
   if (text.length > LIMITS.maxFileBytes) {
     return { documents: [], errors: [{ file, message: `input is ${text.length} characters, over the ${LIMITS.maxFileBytes} limit` }] };
   }
@@ -250,20 +273,21 @@ export function parseYamlDocumentsRecovering(text: string, file: string): { docu
     if (newline === -1) break;
   }
   if (newline !== -1 && newline + 1 < text.length) {
-    return { documents: [], errors: [{ file, line: LIMITS.maxLines + 1, message: `more than ${LIMITS.maxLines} lines in one file (the limit; blank and comment lines count)` }] };
+    return { documents: [], errors: [{ file, line: LIMITS.maxLines + 1 + shift, message: `more than ${LIMITS.maxLines} lines in one ${unit} (the limit; blank and comment lines count)` }] };
   }
   const helm = helmTemplateLine(text);
   if (helm !== undefined) {
-    return { documents: [], errors: [{ file, line: helm, message: 'this looks like an unrendered Helm template ({{ ... }}): render the chart first, e.g. helm template NAME CHART | apparmor-sim dry-run -' }] };
+    return { documents: [], errors: [{ file, line: helm + shift, message: 'this looks like an unrendered Helm template ({{ ... }}): render the chart first, e.g. helm template NAME CHART | apparmor-sim dry-run -' }] };
   }
   const jsonComment = jsonCommentLine(text);
   if (jsonComment !== undefined) {
-    return { documents: [], errors: [{ file, line: jsonComment, message: 'invalid JSON: comments (// or /* */) are not allowed in JSON' }] };
+    return { documents: [], errors: [{ file, line: jsonComment + shift, message: 'invalid JSON: comments (// or /* */) are not allowed in JSON' }] };
   }
-  const lineCounter = new LineCounter();
+  const counter = new LineCounter();
+  const lineCounter: LinePositions = shift === 0 ? counter : { linePos: (offset) => shifted(counter.linePos(offset), shift) };
   let list: Document.Parsed[];
   try {
-    list = composeWithinLimits(text, file, lineCounter);
+    list = composeWithinLimits(text, file, counter, shift, unit);
   } catch (error) {
     if (error instanceof InputFailure) return { documents: [], errors: error.errors };
     // The composer recurses per nesting level; absurd block nesting overflows the stack before our depth check runs.
@@ -381,7 +405,16 @@ const LAYOUT = new Set(['space', 'newline', 'comment', 'byte-order-mark', 'doc-m
  * so that the budgets in LIMITS stop a hostile file while it is read, before the syntax trees it would need exist.
  * Map keys are checked for duplicates afterwards in linear time (yaml's uniqueKeys compares each key with all before).
  */
-function composeWithinLimits(text: string, file: string, lineCounter: LineCounter): Document.Parsed[] {
+/** Line and column of an offset, in the whole file's numbering. */
+interface LinePositions {
+  linePos(offset: number): { line: number; col: number };
+}
+
+function shifted(pos: { line: number; col: number }, lines: number): { line: number; col: number } {
+  return { line: pos.line + lines, col: pos.col };
+}
+
+function composeWithinLimits(text: string, file: string, lineCounter: LineCounter, shift: number, unit: 'file' | 'document'): Document.Parsed[] {
   const parser = new Parser(lineCounter.addNewLine);
   // merge: `<<` keys as YAML 1.1 merges, which go-yaml v2 (and so kubectl) applies.
   const composer = new Composer({ uniqueKeys: false, prettyErrors: false, strict: true, merge: true });
@@ -392,7 +425,7 @@ function composeWithinLimits(text: string, file: string, lineCounter: LineCounte
   let flowDepth = 0;
   let scalarFollows = false;
   const fail = (message: string): never => {
-    throw new InputFailure([{ file, line: lineCounter.linePos(offset).line, message }]);
+    throw new InputFailure([{ file, line: lineCounter.linePos(offset).line + shift, message }]);
   };
   function* lexemes(): Generator<CST.Token> {
     for (const lexeme of new Lexer().lex(text)) {
@@ -403,16 +436,16 @@ function composeWithinLimits(text: string, file: string, lineCounter: LineCounte
       }
       const type = CST.tokenType(lexeme);
       // Comment lines cost the parser a token each too (blank lines are bounded by LIMITS.maxLines, checked before).
-      if (type === 'comment' && ++tokens > LIMITS.maxTokens) fail(`more than ${LIMITS.maxTokens} YAML tokens in one file (the limit; comments count)`);
+      if (type === 'comment' && ++tokens > LIMITS.maxTokens) fail(`more than ${LIMITS.maxTokens} YAML tokens in one ${unit} (the limit; comments count)`);
       const isScalarText = scalarFollows || type === 'double-quoted-scalar' || type === 'single-quoted-scalar';
       if (isScalarText || !LAYOUT.has(type ?? '')) {
-        if (++tokens > LIMITS.maxTokens) fail(`more than ${LIMITS.maxTokens} YAML tokens in one file (the limit)`);
+        if (++tokens > LIMITS.maxTokens) fail(`more than ${LIMITS.maxTokens} YAML tokens in one ${unit} (the limit)`);
       }
       if (isScalarText) {
         if (lexeme.length > LIMITS.maxScalarBytes) fail(`a scalar of ${lexeme.length} characters, over the ${LIMITS.maxScalarBytes} limit`);
         if (type === 'double-quoted-scalar' || lexeme.includes('\n')) {
           folded += lexeme.length;
-          if (folded > LIMITS.maxFoldedScalarBytes) fail(`more than ${LIMITS.maxFoldedScalarBytes} characters of quoted or multi-line scalars in one file (the limit)`);
+          if (folded > LIMITS.maxFoldedScalarBytes) fail(`more than ${LIMITS.maxFoldedScalarBytes} characters of quoted or multi-line scalars in one ${unit} (the limit)`);
         }
       } else if (type === 'flow-seq-start' || type === 'flow-map-start') {
         if (++flowDepth > LIMITS.maxDepth) fail(`nesting deeper than ${LIMITS.maxDepth} levels`);
@@ -433,7 +466,7 @@ function composeWithinLimits(text: string, file: string, lineCounter: LineCounte
   return docs;
 }
 
-function keyLineOf(doc: Document.Parsed, path: readonly (string | number)[], lineCounter: LineCounter): number | undefined {
+function keyLineOf(doc: Document.Parsed, path: readonly (string | number)[], lineCounter: LinePositions): number | undefined {
   const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
   const last = path[path.length - 1];
   if (!isMap(parent)) return undefined;

@@ -10,7 +10,7 @@ import type { Container, Minor, Pod, PodSecurityPolicyFacts } from '../types.js'
  * PodSecurityPolicy admission plugin until its removal in 1.25 (#109798). Mutating admission: it runs before the
  * pod strategy and validation.
  */
-const PSP_REMOVED_IN: Minor = 25;
+export const PSP_REMOVED_IN: Minor = 25;
 /**
  * admission.go wraps the field.ErrorList (printed by %v: `[e1 e2]`) as "unable to validate against any pod security
  * policy: %v" through 1.18 (vendored v1.16.6 admission.go, kubernetes-sigs/cluster-capacity@8a73ea001; 1.18.0 logs in
