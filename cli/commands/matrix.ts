@@ -286,10 +286,11 @@ export function checkEvaluationLimit(pods: readonly PodInput[], evaluators: read
   }
 }
 
-function evaluationLimit(run: MatrixRun, at: number, pods: number): UsageError {
+/** The cap's error at pod `at` (of `pods`, when the input was read before simulating). */
+export function evaluationLimit(run: MatrixRun, at: number, pods?: number): UsageError {
   const classes = run.columns.map((c) => new Set(c.keys).size);
   return new UsageError(
-    `over the limit of ${SCALE_LIMITS.maxEvaluations} pod simulations (pods x node classes x versions) at pod ${at} of ${pods}: ${classes.length} version(s) with up to ${Math.max(...classes)} distinct node setup(s); give fewer versions, nodes with fewer distinct setups, or fewer pods per run`,
+    `over the limit of ${SCALE_LIMITS.maxEvaluations} pod simulations (pods x node classes x versions) at pod ${at}${pods !== undefined ? ` of ${pods}` : ''}: ${classes.length} version(s) with up to ${Math.max(...classes)} distinct node setup(s); give fewer versions, nodes with fewer distinct setups, or fewer pods per run`,
   );
 }
 

@@ -429,7 +429,7 @@ function composeWithinLimits(text: string, file: string, lineCounter: LineCounte
   };
   function* lexemes(): Generator<CST.Token> {
     for (const lexeme of new Lexer().lex(text)) {
-      if (ZERO_WIDTH.has(lexeme)) {
+      if (lexeme.length === 1 && ZERO_WIDTH.has(lexeme)) {
         scalarFollows = lexeme === '\x1f';
         yield* parser.next(lexeme);
         continue;
