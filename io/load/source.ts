@@ -43,14 +43,14 @@ export function formatInputError(error: InputError): string {
  * bound is measured by `npm run bench`).
  */
 export const LIMITS = {
-  /** Largest YAML file read (the 10,000-pod benchmark file is about 4 MiB). */
+  /** Largest file read whole, and largest document of a stream read a document at a time (io/load/document-stream.ts). */
   maxFileBytes: 64 * 1024 * 1024,
   /** yaml's alias expansion cap: stops "billion laughs" documents. */
   maxAliasCount: 100,
   /** Deepest nesting accepted; Kubernetes objects are far shallower. */
   maxDepth: 64,
   maxDocuments: 100_000,
-  /** YAML tokens (scalars, indicators, brackets, anchors, tags) per file; the 10,000-pod benchmark file has 0.63 million. */
+  /** YAML tokens (scalars, indicators, brackets, anchors, tags) per document (per file when read whole). */
   maxTokens: 1_000_000,
   /**
    * Lines per file, blank and comment lines included: the parser keeps a token per comment and per line break, so 31
