@@ -83,3 +83,29 @@ describe('YAML read a document at a time', () => {
     expect(errors).toEqual([{ file: 'long-line.yaml', line: 1, message: 'a scalar of 5242880 characters, over the 1048576 limit' }]);
   });
 });
+
+describe('results are written while the input is still arriving', () => {
+  it('binary data ends the input at its line, after the documents completed before it', () => {
+    const { docs, errors } = streamed('nul-after.yaml', Buffer.concat([Buffer.from(`${pod(1, 'block')}---\n${pod(2, 'block')}---\nkind: Pod\n`), Buffer.from([0]), Buffer.from('\n')]));
+    expect(docs.map((d) => (d.value as { metadata: { name: string } }).metadata.name)).toEqual(['pod-1', 'pod-2']);
+    expect(errors).toEqual([{ file: 'nul-after.yaml', line: 30, message: 'binary data (NUL byte): expected YAML text' }]);
+  });
+
+  it('dry-run - prints a pod while its writer has not closed the pipe', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [join(__dirname, '..', 'bin', 'apparmor-sim.js'), 'dry-run', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (data: Buffer) => (out += String(data)));
+    child.stdin.write(`${pod(1, 'block')}---\n`);
+    // The first pod's line arrives while standard input is still open (the writer is slow: nothing more for now).
+    const deadline = Date.now() + 20_000;
+    while (!out.includes('default/pod-1') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    const beforeEnd = out;
+    child.stdin.end(`${pod(2, 'block')}`);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(beforeEnd).toMatch(/^<stdin>:1 {2}default\/pod-1 /);
+    expect(beforeEnd).not.toContain('pod-2');
+    expect(code).toBe(0);
+    expect(out).toMatch(/2 pods: 2 run, 0 refused; 0 skipped\n$/);
+  }, 30_000);
+});

@@ -151,6 +151,9 @@ function openStdin(): number {
   // Node opens /dev/null in place of a closed standard input (`<&-`): nothing was piped in, which is a mistake.
   if (kind === 'a character device' && stdinPath() === '/dev/null') throw new InputFailure([{ file: STDIN_LABEL, message: 'standard input is closed or /dev/null: pipe the manifests into it (helm template ... | apparmor-sim dry-run -)' }]);
   // A pipe, a terminal or a file are fine; a device such as /dev/zero stops at its first NUL byte.
+  // A pipe is put in non-blocking mode (libuv does so when Node opens process.stdin on it, which stays paused): a read
+  // with nothing to read yet then returns EAGAIN, and the results so far are written out while the writer is slow.
+  if (kind === 'a FIFO' || kind === 'a socket') process.stdin.pause();
   return 0;
 }
 

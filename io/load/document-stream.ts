@@ -44,8 +44,8 @@ interface Consumer {
 export function readDocuments(fd: number, label: string, format: InputFormat, sink: DocumentSink): void {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let consumer: Consumer | undefined = format === 'sniff' ? undefined : consumerFor(format, label, sink);
-  // Standard input before its first non-blank byte, while its format is not known yet.
-  const held: { bytes: Buffer; text: string }[] = [];
+  // Standard input before its first non-blank byte, while its format is not known yet (only blanks: no decoding).
+  const held: Buffer[] = [];
   let total = 0;
   let lines = 1;
   for (;;) {
@@ -66,9 +66,27 @@ export function readDocuments(fd: number, label: string, format: InputFormat, si
       sink.error({ file: label, message: `input is over the ${SCALE_LIMITS.maxStreamBytes}-byte limit` });
       return;
     }
+    if (consumer === undefined) {
+      const first = firstNonBlank(bytes);
+      if (first === -1) {
+        held.push(bytes);
+        lines += countNewlines(bytes, bytes.length);
+        continue;
+      }
+      consumer = consumerFor(bytes[first] === 0x7b ? 'json' : 'yaml', label, sink);
+      for (const blank of held.splice(0)) consumer.push(blank, blank.toString('latin1'));
+    }
+    const active = consumer;
+    // Binary data and invalid UTF-8 end the input at their line; the documents completed before them are still read.
+    const stop = (at: number, message: string) => {
+      const good = bytes.subarray(0, at);
+      if (at > 0) active.push(good, new TextDecoder('utf-8', { ignoreBOM: true }).decode(good));
+      sink.error({ file: label, line: lines + countNewlines(bytes, at), message });
+    };
     const nul = bytes.indexOf(0);
     if (nul !== -1) {
-      sink.error({ file: label, line: lines + countNewlines(bytes, nul), message: 'binary data (NUL byte): expected YAML text' });
+      const bad = firstInvalidUtf8(bytes.subarray(0, nul));
+      stop(bad, bad === nul ? 'binary data (NUL byte): expected YAML text' : 'invalid UTF-8: expected YAML text');
       return;
     }
     let text: string;
@@ -76,19 +94,11 @@ export function readDocuments(fd: number, label: string, format: InputFormat, si
       text = decoder.decode(bytes, { stream: true });
     } catch {
       // The line of the first bad sequence in this chunk (a sequence cut by the chunk's start is placed at its line).
-      sink.error({ file: label, line: lines + countNewlines(bytes, firstInvalidUtf8(bytes)), message: 'invalid UTF-8: expected YAML text' });
+      stop(firstInvalidUtf8(bytes), 'invalid UTF-8: expected YAML text');
       return;
     }
     lines += countNewlines(bytes, bytes.length);
-    if (consumer === undefined) {
-      held.push({ bytes, text });
-      const first = /\S/.exec(text);
-      if (first === null) continue;
-      consumer = consumerFor(first[0] === '{' ? 'json' : 'yaml', label, sink);
-      for (const part of held.splice(0)) consumer.push(part.bytes, part.text);
-      continue;
-    }
-    consumer.push(bytes, text);
+    active.push(bytes, text);
   }
   try {
     decoder.decode();
@@ -96,9 +106,16 @@ export function readDocuments(fd: number, label: string, format: InputFormat, si
     sink.error({ file: label, line: lines, message: 'invalid UTF-8: expected YAML text' });
     return;
   }
-  if (consumer === undefined) consumer = consumerFor('yaml', label, sink);
-  for (const part of held) consumer.push(part.bytes, part.text);
-  consumer.end();
+  (consumer ?? consumerFor('yaml', label, sink)).end();
+}
+
+/** Offset of the first byte that is not a blank (space, tab, CR, LF), or -1. */
+function firstNonBlank(bytes: Buffer): number {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return i;
+  }
+  return -1;
 }
 
 function consumerFor(format: 'json' | 'yaml', label: string, sink: DocumentSink): Consumer {
