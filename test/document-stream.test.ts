@@ -88,7 +88,7 @@ describe('results are written while the input is still arriving', () => {
   it('binary data ends the input at its line, after the documents completed before it', () => {
     const { docs, errors } = streamed('nul-after.yaml', Buffer.concat([Buffer.from(`${pod(1, 'block')}---\n${pod(2, 'block')}---\nkind: Pod\n`), Buffer.from([0]), Buffer.from('\n')]));
     expect(docs.map((d) => (d.value as { metadata: { name: string } }).metadata.name)).toEqual(['pod-1', 'pod-2']);
-    expect(errors).toEqual([{ file: 'nul-after.yaml', line: 30, message: 'binary data (NUL byte): expected YAML text' }]);
+    expect(errors).toEqual([{ file: 'nul-after.yaml', line: 32, message: 'binary data (NUL byte): expected YAML text' }]);
   });
 
   it('dry-run - prints a pod while its writer has not closed the pipe', async () => {

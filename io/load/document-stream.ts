@@ -46,6 +46,7 @@ export function readDocuments(fd: number, label: string, format: InputFormat, si
   let consumer: Consumer | undefined = format === 'sniff' ? undefined : consumerFor(format, label, sink);
   // Standard input before its first non-blank byte, while its format is not known yet (only blanks: no decoding).
   const held: Buffer[] = [];
+  let heldBytes = 0;
   let total = 0;
   let lines = 1;
   for (;;) {
@@ -68,12 +69,14 @@ export function readDocuments(fd: number, label: string, format: InputFormat, si
     }
     if (consumer === undefined) {
       const first = firstNonBlank(bytes);
-      if (first === -1) {
+      heldBytes += bytes.length;
+      // Blanks beyond a document's size are YAML (an empty document, over the size limit): not held any longer.
+      if (first === -1 && heldBytes <= LIMITS.maxFileBytes) {
         held.push(bytes);
         lines += countNewlines(bytes, bytes.length);
         continue;
       }
-      consumer = consumerFor(bytes[first] === 0x7b ? 'json' : 'yaml', label, sink);
+      consumer = consumerFor(first !== -1 && bytes[first] === 0x7b ? 'json' : 'yaml', label, sink);
       for (const blank of held.splice(0)) consumer.push(blank, blank.toString('latin1'));
     }
     const active = consumer;
