@@ -441,7 +441,11 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** Gathers output into ~1 MiB writes; standard output is synchronous for files and pipes on Linux. */
+/**
+ * Gathers output into writes of ~16 KiB; standard output is synchronous for files and pipes on Linux. Small writes
+ * reuse memory (young-generation strings, malloc'd buffers) where 1 MiB ones take fresh pages each time: writing the
+ * 28 MB of the 10,000-workload, 50-node benchmark to /dev/null took 300-500 ms in 1 MiB writes, 25-50 ms in 16 KiB ones.
+ */
 class ChunkedWriter {
   private parts: string[] = [];
   private size = 0;
@@ -450,7 +454,7 @@ class ChunkedWriter {
   write(text: string): void {
     this.parts.push(text);
     this.size += text.length;
-    if (this.size >= 1 << 20) this.flush();
+    if (this.size >= 1 << 14) this.flush();
   }
 
   /** Drops what is buffered; only before anything was written. */
