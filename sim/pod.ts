@@ -167,8 +167,20 @@ export function isWindowsPod(pod: Pod): boolean {
   return pod.os === 'windows';
 }
 
+/** Up to this many containers, containerPath counts instead of indexing: bounded work per call. */
+const SMALL_CONTAINER_LIST = 16;
+
 /** The API field path of a container, e.g. `spec.initContainers[0]`. */
 export function containerPath(pod: Pod, container: Container): string {
+  if (pod.containers.length <= SMALL_CONTAINER_LIST) {
+    // A few containers: counting is cheaper than indexing the list (most pods, and most lists are new per check).
+    let n = 0;
+    for (const c of pod.containers) {
+      if (c === container) return `spec.${container.kind}[${n}]`;
+      if (c.kind === container.kind) n++;
+    }
+    return `spec.${container.kind}[-1]`;
+  }
   // Indexes computed once per container list: checks ask for the path of every container, which must stay linear.
   let indexes = CONTAINER_INDEXES.get(pod.containers);
   if (!indexes) {

@@ -87,18 +87,20 @@ export function runChecks(checks: readonly Check[], input: SimInput, state: RunS
     return { refusal: { outcome: 'Forbidden', reason: 'Invalid', message }, stage: 'apiserver' };
   };
 
+  // One context per pod state: a check that replaces the pod gets the checks after it a new one.
+  let ctx: CheckContext = { cluster: input.cluster, node: input.node, pod: state.pod, submitted, ...options.context };
   for (const check of checks) {
     if (!check.validation) {
       const refused = flushValidation();
       if (refused) return refused;
     }
     const version = check.component === 'apiserver' ? input.cluster.version : input.node.kubeletVersion;
-    const component = `${check.component} 1.${version}`;
+    const component = componentLabel(check.component, version);
     if (!inRange(version, check.versions)) {
-      state.trace.push({ check: check.id, stage: check.stage, component, verdict: 'skip', detail: `${phase}not in 1.${version} (exists in ${formatRange(check.versions)})`, source: check.source });
+      state.trace.push({ check: check.id, stage: check.stage, component, verdict: 'skip', detail: `${phase}not in 1.${version} (exists in ${rangeText(check)})`, source: check.source });
       continue;
     }
-    const ctx: CheckContext = { cluster: input.cluster, node: input.node, pod: state.pod, submitted, ...options.context };
+    if (ctx.pod !== state.pod) ctx = { ...ctx, pod: state.pod };
     let result: CheckResult;
     try {
       result = check.run(ctx, version);
@@ -119,6 +121,26 @@ export function runChecks(checks: readonly Check[], input: SimInput, state: RunS
     if (check.stage === 'admission' || check.stage === 'kubelet') state.storedPod ??= state.pod;
   }
   return flushValidation();
+}
+
+/** `apiserver 1.30`, built once per component and version (every check of every simulation names one). */
+const COMPONENT_LABELS: Record<Check['component'], string[]> = { apiserver: [], kubelet: [] };
+
+function componentLabel(component: Check['component'], version: number): string {
+  const labels = COMPONENT_LABELS[component];
+  return (labels[version] ??= `${component} 1.${version}`);
+}
+
+/** formatRange of a check's versions, once per check. */
+const RANGE_TEXTS = new WeakMap<Check, string>();
+
+function rangeText(check: Check): string {
+  let text = RANGE_TEXTS.get(check);
+  if (text === undefined) {
+    text = formatRange(check.versions);
+    RANGE_TEXTS.set(check, text);
+  }
+  return text;
 }
 
 /**

@@ -118,5 +118,7 @@ export function createWorkload(input: SimInput, workload: WorkloadKindInfo, simu
   if (pod.outcome === 'Forbidden' && (pod.stage === 'apiserver' || pod.stage === 'admission') && workload.kind !== 'PodTemplate') {
     result.event = failedCreateEvent(workload, podDisplayName(state.pod), pod.message);
   }
-  return { ...pod, workload: result };
+  // The pod's decision is new to this call: add the workload to it rather than copy it.
+  pod.workload = result;
+  return pod;
 }

@@ -135,7 +135,7 @@ export function podResultJson(result: PodOutcome, explain: boolean): PodResultJs
   return json;
 }
 
-function containerJson(c: ContainerResult): ContainerJson {
+export function containerJson(c: ContainerResult): ContainerJson {
   return {
     name: c.name,
     kind: c.kind,

@@ -9,7 +9,7 @@ import type { PodInput, SkippedDocument } from '../commands/manifests.js';
 import { formatVersionRanges } from '../commands/versions.js';
 import type { Palette } from './color.js';
 import type { PodResultJson } from './json.js';
-import { DRY_RUN_JSON_HEAD, podResultJson } from './json.js';
+import { DRY_RUN_JSON_HEAD, containerJson, podResultJson, workloadCreateJson } from './json.js';
 import { escapeXml, junitDocument } from '../../io/junit.js';
 import { containerLabel, containerSummary, podLabel, refused } from './report.js';
 import { decisionDetails, errorCount, indentContinuation, skippedLines, suppressionText } from './table.js';
@@ -277,10 +277,61 @@ export function matrixPodJson(outcome: MatrixOutcome, explain: boolean): MatrixP
   };
 }
 
+/**
+ * JSON.stringify(matrixPodJson(outcome, false)), written in pieces: a decision's part is serialized once for the head
+ * and its group, and the node lists and notScheduledTo, which the pods of one placement share (most of the bytes on a
+ * big cluster), once per list.
+ */
+export function matrixPodJsonText(outcome: MatrixOutcome): string {
+  const primary = primaryOf(outcome);
+  const input = outcome.input;
+  const decisionParts = new Map<Decision, string>();
+  const decisionPart = (decision: Decision): string => {
+    let part = decisionParts.get(decision);
+    if (part === undefined) {
+      // The keys podResultJson writes after the pod's name, without the braces.
+      part = JSON.stringify({ outcome: decision.outcome, stage: decision.stage, reason: decision.reason, message: decision.message, warnings: decision.warnings, containers: decision.containers.map(containerJson) }).slice(1, -1);
+      decisionParts.set(decision, part);
+    }
+    return part;
+  };
+  let head: string;
+  if (primary) {
+    const decision = primary.group.decision;
+    head = `${JSON.stringify({ file: input.file, line: input.line, kind: 'Pod', namespace: outcome.namespace, name: outcome.name }).slice(0, -1)},${decisionPart(decision)}`;
+    if (decision.workload) head += `,"workloadCreate":${JSON.stringify(workloadCreateJson(decision.workload, false))}`;
+    if (input.workload) head += `,"workload":${JSON.stringify({ kind: input.workload.kind, name: input.workload.name })}`;
+  } else {
+    const cell = outcome.cells[0];
+    const unschedulable = { file: input.file, line: input.line, kind: 'Pod', namespace: outcome.namespace, name: outcome.name, outcome: 'Unschedulable', stage: 'scheduler', reason: 'Unschedulable', message: cell?.unschedulable ?? '', warnings: [], containers: [], ...(input.workload ? { workload: { kind: input.workload.kind, name: input.workload.name } } : {}) };
+    head = JSON.stringify(unschedulable).slice(0, -1);
+  }
+  const cells = outcome.cells.map((cell) => {
+    const groups = cell.groups.map((g) => `{"nodes":${sharedJson(g.nodes)},${decisionPart(g.decision)}}`);
+    return `{"k8sVersion":${JSON.stringify(formatMinor(cell.version))},"unschedulable":${JSON.stringify(cell.unschedulable ?? null)},"groups":[${groups.join(',')}]}`;
+  });
+  const version = formatMinor(primary?.cell.version ?? outcome.cells[0]?.version ?? 0);
+  const rest = `,"k8sVersion":${JSON.stringify(version)},"node":${JSON.stringify(primary?.group.nodes[0] ?? null)},"variesByNode":${JSON.stringify(outcome.variesByNode)},"variesByVersion":${JSON.stringify(outcome.variesByVersion)},"matrix":[${cells.join(',')}],"notScheduledTo":${sharedJson(outcome.ineligible)}`;
+  const suppressed = outcome.suppressed ? `,"suppressed":${JSON.stringify(suppressionJson(outcome.suppressed))}` : '';
+  return `${head}${rest}${suppressed}}`;
+}
+
+/** JSON text of lists that many pods share and nobody modifies: node lists and notScheduledTo of one placement. */
+const SHARED_JSON = new WeakMap<readonly unknown[], string>();
+
+function sharedJson(list: readonly unknown[]): string {
+  let text = SHARED_JSON.get(list);
+  if (text === undefined) {
+    text = JSON.stringify(list);
+    SHARED_JSON.set(list, text);
+  }
+  return text;
+}
+
 export function matrixJson(explain: boolean): MatrixFormat {
   return {
     // One line per result: with tens of nodes per pod, pretty-printing would triple the output.
-    pod: (outcome) => `    ${JSON.stringify(matrixPodJson(outcome, explain))}`,
+    pod: (outcome) => `    ${explain ? JSON.stringify(matrixPodJson(outcome, explain)) : matrixPodJsonText(outcome)}`,
     document(pods, summary) {
       const results = pods.length > 0 ? `[\n${pods.join(',\n')}\n  ]` : '[]';
       return `${DRY_RUN_JSON_HEAD}${results}${jsonTail(summary)}`;

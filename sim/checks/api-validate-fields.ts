@@ -7,6 +7,7 @@ import type { AppArmorProfileField, Pod } from '../types.js';
 // PATH_MAX - 1, validation.go validateAppArmorProfileField.
 const MAX_LOCALHOST_PROFILE_LENGTH = 4095;
 const SUPPORTED_TYPES = ['Localhost', 'RuntimeDefault', 'Unconfined'] as const;
+const UTF8 = new TextEncoder();
 
 /** validateAppArmorProfileField, pkg/apis/core/validation/validation.go (1.30+). */
 export function appArmorFieldErrors(profile: AppArmorProfileField, path: string): FieldError[] {
@@ -24,7 +25,8 @@ export function appArmorFieldErrors(profile: AppArmorProfileField, path: string)
       } else if (name === '') {
         errors.push({ type: 'Required', field: at('localhostProfile'), detail: 'must be set when AppArmor type is Localhost' });
       }
-      if (new TextEncoder().encode(name).length > MAX_LOCALHOST_PROFILE_LENGTH) {
+      // A UTF-16 code unit is at most 3 UTF-8 bytes: only a long name needs encoding.
+      if (name.length * 3 > MAX_LOCALHOST_PROFILE_LENGTH && UTF8.encode(name).length > MAX_LOCALHOST_PROFILE_LENGTH) {
         errors.push({ type: 'TooLong', field: at('localhostProfile'), maxLength: MAX_LOCALHOST_PROFILE_LENGTH, maxLengthHelper: true });
       }
       break;

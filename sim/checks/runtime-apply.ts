@@ -52,9 +52,11 @@ export function runContainers(pod: Pod, containers: readonly Container[], node: 
   let initFailed = false;
   for (const container of containers) {
     const request = kubelet >= KUBELET_READS_ANNOTATIONS_FROM ? kubeletProfileRequest(pod, container, kubelet) : undefined;
-    const base = { name: container.name, kind: container.kind, requested: request?.value ?? null, requestedBy: request?.by ?? 'none' } as const;
+    // Object literals, not spreads of a common base: this runs for every container of every simulation.
+    const requested = request?.value ?? null;
+    const requestedBy = request?.by ?? 'none';
     if (initFailed) {
-      results.push({ ...base, appliedProfile: null, procAttrCurrent: null, state: 'NotCreated' });
+      results.push({ name: container.name, kind: container.kind, requested, requestedBy, appliedProfile: null, procAttrCurrent: null, state: 'NotCreated' });
       continue;
     }
     const applied = node.os === 'windows' ? WINDOWS_APPLIES_NOTHING : model.apply(request?.value, container, node, kubelet);
@@ -62,10 +64,10 @@ export function runContainers(pod: Pod, containers: readonly Container[], node: 
     if (!applied.ok) {
       failure ??= { container, message: applied.message, verified: applied.verified };
       if (container.kind === 'initContainers') initFailed = true;
-      results.push({ ...base, appliedProfile: null, procAttrCurrent: null, state: 'Waiting', waitingReason: 'CreateContainerError' });
+      results.push({ name: container.name, kind: container.kind, requested, requestedBy, appliedProfile: null, procAttrCurrent: null, state: 'Waiting', waitingReason: 'CreateContainerError' });
       continue;
     }
-    results.push({ ...base, appliedProfile: applied.profile, procAttrCurrent: procAttrCurrent(applied.profile, node), state: 'Running' });
+    results.push({ name: container.name, kind: container.kind, requested, requestedBy, appliedProfile: applied.profile, procAttrCurrent: procAttrCurrent(applied.profile, node), state: 'Running' });
   }
   return { results, failure, details };
 }
