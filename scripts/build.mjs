@@ -1,8 +1,10 @@
 // `npm run build`: removes dist/ and compiles into a fresh one, so that a module deleted or renamed in the sources never
 // survives in dist/ and ships in the package (npm pack takes dist/ whole). Then bundles the CLI (dist/cli/main.js and
-// what it imports, the yaml package included) into dist/bundle/, which bin/apparmor-sim.js runs: a few files to load
-// instead of some 130 (our modules and yaml's CommonJS ones) is most of what keeps a one-pod dry run's start-up time
-// near `node -e 0`'s (bench/run.mjs). dist/ keeps the modules one by one for the API (docs/api.md).
+// what it imports, the yaml package included) into CommonJS chunks in dist/bundle/, which bin/apparmor-sim.js (itself
+// CommonJS: bin/package.json) requires. That is what keeps a one-pod dry run's start-up near `node -e 0`'s (bench/run.mjs
+// cold start): a few files to load instead of some 130 (ours and yaml's), and read with require(), which does not start
+// Node's ES module loader (its own modules, fs/promises, the thread pool). dist/ keeps the modules one by one for the
+// API (docs/api.md).
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,10 +40,12 @@ await rolldown.build({
   external: (id, importer, isResolved) => !isResolved && !/^[./]/.test(id) && id !== 'yaml' && !id.startsWith('yaml/'),
   output: {
     dir: join(dist, 'bundle'),
-    format: 'esm',
-    entryFileNames: '[name].js',
-    // Named after the module a chunk is loaded for (conformance-command-….js), so a look at what a run loads says what it is.
-    chunkFileNames: (chunk) => `${chunk.facadeModuleId ? relative(dist, chunk.facadeModuleId).replace(/\.js$/, '').replaceAll('/', '-') : '[name]'}-[hash].js`,
+    // The sources are ES modules, which are strict; CommonJS output is strict only when it says so.
+    format: 'cjs',
+    strict: true,
+    entryFileNames: '[name].cjs',
+    // Named after the module a chunk is loaded for (conformance-command-….cjs), so a look at what a run loads says what it is.
+    chunkFileNames: (chunk) => `${chunk.facadeModuleId ? relative(dist, chunk.facadeModuleId).replace(/\.js$/, '').replaceAll('/', '-') : '[name]'}-[hash].cjs`,
   },
   onLog: (level, log) => {
     // A module both imported and loaded on demand is merely not split off; anything else (an import the bundler cannot
