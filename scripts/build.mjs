@@ -32,27 +32,45 @@ if (result.status !== 0) process.exit(result.status ?? 1);
 
 const dist = join(root, 'dist');
 const problems = [];
-await rolldown.build({
+const options = {
   input: { main: join(dist, 'cli', 'main.js') },
   platform: 'node',
   // yaml is bundled; the conformance harness's dependencies (@kubernetes/client-node, execa) stay imports, loaded
   // only by `conformance` commands, as Node's built-in modules do.
   external: (id, importer, isResolved) => !isResolved && !/^[./]/.test(id) && id !== 'yaml' && !id.startsWith('yaml/'),
-  output: {
-    dir: join(dist, 'bundle'),
-    // The sources are ES modules, which are strict; CommonJS output is strict only when it says so.
-    format: 'cjs',
-    strict: true,
-    entryFileNames: '[name].cjs',
-    // Named after the module a chunk is loaded for (conformance-command-….cjs), so a look at what a run loads says what it is.
-    chunkFileNames: (chunk) => `${chunk.facadeModuleId ? relative(dist, chunk.facadeModuleId).replace(/\.js$/, '').replaceAll('/', '-') : '[name]'}-[hash].cjs`,
-  },
   onLog: (level, log) => {
     // A module both imported and loaded on demand is merely not split off; anything else (an import the bundler cannot
     // follow, a missing export) means the bundle is not what the sources say: a build error.
     if (log.code !== 'INEFFECTIVE_DYNAMIC_IMPORT') problems.push(`${level}: ${log.message}`);
   },
-});
+};
+// What a dry run loads (main.js and cli/commands/dry-run.js, and what they import) goes into one chunk: one file to
+// read instead of a dozen small shared chunks. The first pass, in memory, finds those modules.
+const split = await rolldown.build({ ...options, write: false, output: { format: 'cjs' } });
+const chunks = new Map(split.output.filter((c) => c.type === 'chunk').map((c) => [c.fileName, c]));
+const dryRunModules = new Set();
+const visit = (chunk) => {
+  if (!chunk || chunk.moduleIds.every((id) => dryRunModules.has(id))) return;
+  for (const id of chunk.moduleIds) dryRunModules.add(id);
+  for (const file of chunk.imports) visit(chunks.get(file));
+};
+for (const chunk of chunks.values()) if (chunk.isEntry || chunk.facadeModuleId === join(dist, 'cli', 'commands', 'dry-run.js')) visit(chunk);
+if (problems.length === 0) {
+  await rolldown.build({
+    ...options,
+    output: {
+      dir: join(dist, 'bundle'),
+      // The sources are ES modules, which are strict; CommonJS output is strict only when it says so.
+      format: 'cjs',
+      strict: true,
+      entryFileNames: '[name].cjs',
+      codeSplitting: { groups: [{ name: 'dry-run', test: (id) => dryRunModules.has(id) }] },
+      // Other chunks are named after the module they are loaded for (conformance-command-….cjs), so a look at what a
+      // run loads says what it is.
+      chunkFileNames: (chunk) => `${chunk.facadeModuleId ? relative(dist, chunk.facadeModuleId).replace(/\.js$/, '').replaceAll('/', '-') : '[name]'}-[hash].cjs`,
+    },
+  });
+}
 if (problems.length > 0) {
   process.stderr.write(`apparmor-sim build: bundling dist/cli/main.js:\n${problems.join('\n')}\n`);
   process.exit(1);
