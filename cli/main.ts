@@ -87,7 +87,7 @@ function report(error: unknown): number {
 }
 
 function packageVersion(): string {
-  // Built, this file is dist/cli/main.js; run from source (tests), cli/main.ts.
+  // Built, this code is in dist/bundle/ (scripts/build.mjs) or dist/cli/main.js; run from source (tests), cli/main.ts.
   for (const candidate of ['../../package.json', '../package.json']) {
     try {
       const manifest = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
@@ -100,10 +100,8 @@ function packageVersion(): string {
 }
 
 /** Written by another part of the project; some builds lack it. */
-const CONFORMANCE_MODULE = new URL('../conformance/command.js', import.meta.url).href;
-
 async function loadConformance(): Promise<Command> {
-  const run = (await importOptional(CONFORMANCE_MODULE))?.['runConformanceCommand'];
+  const run = (await importOptional(() => import('../conformance/command.js'), 'conformance/command.js'))?.['runConformanceCommand'];
   if (typeof run !== 'function') throw new UsageError('conformance harness not available in this build');
   return async (argv) => {
     const code: unknown = await run(argv);

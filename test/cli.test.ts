@@ -82,13 +82,20 @@ describe('apparmor-sim top level', () => {
   it('loads neither the Kubernetes client nor execa for a dry run', () => {
     const log = join(TMP, 'resolved.log');
     const hooks = join(TMP, 'hooks.mjs');
+    // The built CLI is CommonJS chunks (scripts/build.mjs): what require() loaded is in require.cache at exit, and
+    // each chunk marks where a module's code starts (// dist/conformance/…). The Kubernetes client and execa are ES
+    // modules, imported: the resolve hook sees them.
     writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function resolve(specifier, context, next) {\n  const result = await next(specifier, context);\n  appendFileSync(${JSON.stringify(log)}, result.url + '\\n');\n  return result;\n}\n`);
-    const register = `import { register } from 'node:module'; register(${JSON.stringify(`file://${hooks}`)});`;
-    const result = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, BIN, 'dry-run', `${FIXTURES}/runs.yaml`], { cwd: ROOT, encoding: 'utf8' });
+    const preload = join(TMP, 'record-loads.cjs');
+    writeFileSync(preload, `const { appendFileSync } = require('node:fs');\nrequire('node:module').register(${JSON.stringify(`file://${hooks}`)});\nprocess.on('exit', () => appendFileSync(${JSON.stringify(log)}, Object.keys(require.cache).join('\\n') + '\\n'));\n`);
+    const result = spawnSync(process.execPath, ['--require', preload, BIN, 'dry-run', `${FIXTURES}/runs.yaml`], { cwd: ROOT, encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     const resolved = readFileSync(log, 'utf8');
-    expect(resolved).toContain('/dist/sim/simulate.js');
-    expect(resolved).not.toMatch(/client-node|execa|\/conformance\//);
+    const chunks = resolved.split('\n').filter((file) => /\/dist\/bundle\/[^/]*\.cjs$/.test(file));
+    const code = chunks.map((file) => readFileSync(file, 'utf8')).join('\n');
+    expect(code).toMatch(/^\/\/ dist\/cli\/commands\/dry-run\.js$/m);
+    expect(code).not.toMatch(/^\/\/ dist\/conformance\//m);
+    expect(resolved).not.toMatch(/client-node|execa|conformance/);
   });
 });
 

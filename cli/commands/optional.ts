@@ -1,14 +1,14 @@
 // Modules other parts of the project provide and some builds lack (the conformance harness).
 
 /**
- * Imports an absolute module URL, or returns undefined when that module is not there. The specifier is a variable so
- * that tsc does not require the module at build time.
+ * Runs `load` (a dynamic import of `file`), or returns undefined when that module is not there. The import is written
+ * out as a literal at the call site so that the build's bundler (scripts/build.mjs) finds it and bundles it.
  */
-export async function importOptional(url: string): Promise<Record<string, unknown> | undefined> {
+export async function importOptional(load: () => Promise<object>, file: string): Promise<Record<string, unknown> | undefined> {
   try {
-    return (await import(url)) as Record<string, unknown>;
+    return (await load()) as Record<string, unknown>;
   } catch (error) {
-    if (isModuleNotFound(error) && String((error as Error).message).includes(url.slice(url.lastIndexOf('/') + 1))) return undefined;
+    if (isModuleNotFound(error) && String((error as Error).message).includes(file.slice(file.lastIndexOf('/') + 1))) return undefined;
     throw error;
   }
 }

@@ -7,8 +7,6 @@ import { scenariosJsonBody } from '../output/json.js';
 import type { ScenarioOutcome } from '../output/report.js';
 import { importOptional } from './optional.js';
 
-const RECORDINGS_MODULE = new URL('../../conformance/recordings.js', import.meta.url).href;
-
 export interface RecordingsReport {
   failed: boolean;
   /** Lines appended to the table output; empty for junit, where a trailer would not be valid XML. */
@@ -17,7 +15,7 @@ export interface RecordingsReport {
 }
 
 export async function recordingsReport(dir: string, scenarios: readonly Scenario[], format: string): Promise<RecordingsReport> {
-  const check = (await importOptional(RECORDINGS_MODULE))?.['checkRecordings'];
+  const check = (await importOptional(() => import('../../conformance/recordings.js'), 'conformance/recordings.js'))?.['checkRecordings'];
   if (typeof check !== 'function') throw new UsageError('--recordings: conformance recordings support not available in this build');
   const value: unknown = await check(dir, scenarios);
   const results: unknown[] | undefined = isMap(value) && Array.isArray(value['results']) ? value['results'] : undefined;

@@ -209,8 +209,9 @@ let cachedVersion: string | undefined;
 
 export function packageVersion(): string {
   if (cachedVersion !== undefined) return cachedVersion;
-  // Built, this file is dist/cli/output/sarif.js; from source, cli/output/sarif.ts.
-  for (const candidate of ['../../../package.json', '../../package.json']) {
+  // Built, this code is in a chunk of dist/bundle/ (scripts/build.mjs), or dist/cli/output/sarif.js; from source,
+  // cli/output/sarif.ts. In this order no candidate is outside the package.
+  for (const candidate of ['../../package.json', '../../../package.json']) {
     try {
       const manifest = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
       if (manifest.name === 'apparmor-sim' && typeof manifest.version === 'string') return (cachedVersion = manifest.version);

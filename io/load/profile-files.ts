@@ -2,7 +2,6 @@
 // `apparmor`) every file is compiled without touching the kernel (`-Q` skip kernel load, `-K` skip cache, `-N` print
 // the names it defines), so a syntax error is reported as the parser reports it, with file and line. Without it, the
 // built-in reader extracts the names and the result says that nothing was validated.
-import { execFile } from 'node:child_process';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { basename, delimiter, join } from 'node:path';
 import { extractProfileNames } from '../../sim/nodefacts/profile-source.js';
@@ -147,7 +146,10 @@ async function runParser(parser: string, file: string): Promise<{ names: string[
   return { names };
 }
 
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string; failure?: string | undefined }> {
+async function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string; failure?: string | undefined }> {
+  // Loaded here, not at the top: node:child_process brings net, dgram and more with it, a few milliseconds of every
+  // dry run's start-up (bench/run.mjs cold start) that only runs with profile files need.
+  const { execFile } = await import('node:child_process');
   return new Promise((resolvePromise) => {
     execFile(command, args, { timeout: PARSER_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') {
