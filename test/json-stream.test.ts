@@ -219,3 +219,23 @@ describe('readManifests: a .json file is read an item at a time', () => {
     expect(read.errors).toEqual([{ file: 'big.yaml', line: 9, message: expect.stringMatching(/^a YAML document of more than 4096 characters, over the limit \(a JSON List is read an item at a time/) }]);
   });
 });
+
+describe('readManifests with a stream: nothing kept per pod', () => {
+  it('hands over each item of a dump and each YAML document as its own batch, keeping no pods', async () => {
+    const json = join(TMP, 'stream-dump.json');
+    writeFileSync(json, kubectlList(500));
+    const yamlFile = join(TMP, 'stream-docs.yaml');
+    writeFileSync(yamlFile, Array.from({ length: 300 }, (_, i) => `apiVersion: v1\nkind: Pod\nmetadata: {name: y${i}}\nspec: {containers: [{name: c, image: x}]}\n`).join('---\n'));
+    const batches: number[] = [];
+    const names: string[] = [];
+    const read = await readManifests([json, yamlFile], TMP, {
+      batch(pods) {
+        batches.push(pods.length);
+        names.push(...pods.map((p) => p.pod.name));
+      },
+    });
+    expect(read.pods).toEqual([]);
+    expect(batches).toEqual(Array.from({ length: 800 }, () => 1));
+    expect(names).toEqual([...Array.from({ length: 500 }, (_, i) => `pod-${i}`), ...Array.from({ length: 300 }, (_, i) => `y${i}`)]);
+  });
+});
