@@ -60,9 +60,10 @@ export async function readManifests(inputs: readonly string[], cwd = process.cwd
   const hand = (errors: InputError[]) => {
     if (batch.length === 0 && errors.length === 0) return;
     errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-    manifests.errors.push(...errors);
+    // One at a time: a List document can hold more items than a call takes arguments.
+    for (const error of errors) manifests.errors.push(error);
     if (stream) stream.batch(batch, errors);
-    else manifests.pods.push(...batch);
+    else for (const pod of batch) manifests.pods.push(pod);
     batch.length = 0;
   };
   for (const input of inputs) {
