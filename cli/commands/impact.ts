@@ -23,9 +23,8 @@ import { reportInputProblems } from './input-problems.js';
 import type { Manifests, PodInput, SkippedDocument } from './manifests.js';
 import { readManifests } from './manifests.js';
 import type { Evaluator } from './matrix.js';
-import { checkEvaluationLimit, evaluationLimit, evaluator, prepare, withPodSecurityPolicies } from './matrix.js';
+import { EvaluationBudget, checkEvaluationLimit, evaluator, prepare, withPodSecurityPolicies } from './matrix.js';
 import { PSP_REMOVED_IN } from '../../sim/checks/psp.js';
-import { SCALE_LIMITS } from '../../io/load/scale-limits.js';
 
 /** What --after-* changes; undefined keeps the "before" setting. */
 export interface AfterSettings {
@@ -92,45 +91,38 @@ export async function runImpact(settings: DryRunSettings, after: AfterSettings, 
   const changes: PodChange[] = [];
   let pods = 0;
   let failing = false;
-  let simulations = 0;
-  const compareOne = (evaluateBefore: Evaluator, evaluateAfter: Evaluator, input: PodInput, streamed: boolean) => {
+  const compareOne = ([evaluateBefore, evaluateAfter]: readonly [Evaluator, Evaluator], input: PodInput) => {
     pods++;
-    if (streamed) {
-      // Both settings count toward the cap on simulations (counted with the nodes of the first), pod by pod.
-      simulations += evaluateBefore.simulationsFor(input) + evaluateAfter.simulationsFor(input);
-      if (simulations > SCALE_LIMITS.maxEvaluations) throw evaluationLimit(beforeRun, pods);
-    }
     const change = compare(evaluateBefore(input), evaluateAfter(input));
     if (!change) return;
     change.suppressed = suppressionOf(change, settings);
     if (!change.suppressed && changeFails(change, settings, failOnGiven)) failing = true;
     changes.push(change);
   };
-  let manifests: Manifests;
-  let before = beforeRun;
-  let afterward = afterRun;
   // PodSecurityPolicy objects among the inputs admit the pods on both sides up to 1.24: there, the input is read
-  // first; from 1.25 on each pod is compared as it is read, and only the changes are kept.
-  if (Math.min(...beforeRun.versions, ...afterRun.versions) >= PSP_REMOVED_IN) {
-    const evaluateBefore = evaluator(before, settings.namespace);
-    const evaluateAfter = evaluator(afterward, settings.namespace);
+  // first; from 1.25 on each pod is compared as it is read.
+  const streamed = Math.min(...beforeRun.versions, ...afterRun.versions) >= PSP_REMOVED_IN;
+  let manifests: Manifests;
+  if (streamed) {
+    const evaluators = [evaluator(beforeRun, settings.namespace), evaluator(afterRun, settings.namespace)] as const;
+    // Both settings count toward the cap on simulations (with the nodes of the first), pod by pod.
+    const budget = new EvaluationBudget(evaluators, beforeRun);
     manifests = await readManifests(settings.inputs, process.cwd(), {
       batch(batch) {
-        for (const input of batch) compareOne(evaluateBefore, evaluateAfter, input, true);
+        for (const input of batch) {
+          budget.spend(input);
+          compareOne(evaluators, input);
+        }
       },
     });
-    before = withPodSecurityPolicies(beforeRun, manifests.podSecurityPolicies);
-    afterward = withPodSecurityPolicies(afterRun, manifests.podSecurityPolicies);
-    for (const note of new Set([...before.notes, ...afterward.notes])) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
-  } else {
-    manifests = await readManifests(settings.inputs);
-    before = withPodSecurityPolicies(beforeRun, manifests.podSecurityPolicies);
-    afterward = withPodSecurityPolicies(afterRun, manifests.podSecurityPolicies);
-    for (const note of new Set([...before.notes, ...afterward.notes])) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
-    const evaluateBefore = evaluator(before, settings.namespace);
-    const evaluateAfter = evaluator(afterward, settings.namespace);
-    checkEvaluationLimit(manifests.pods, [evaluateBefore, evaluateAfter], before);
-    for (const input of manifests.pods) compareOne(evaluateBefore, evaluateAfter, input, false);
+  } else manifests = await readManifests(settings.inputs);
+  const before = withPodSecurityPolicies(beforeRun, manifests.podSecurityPolicies);
+  const afterward = withPodSecurityPolicies(afterRun, manifests.podSecurityPolicies);
+  for (const note of new Set([...before.notes, ...afterward.notes])) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
+  if (!streamed) {
+    const evaluators = [evaluator(before, settings.namespace), evaluator(afterward, settings.namespace)] as const;
+    checkEvaluationLimit(manifests.pods, evaluators, before);
+    for (const input of manifests.pods) compareOne(evaluators, input);
   }
   const errors = reportInputProblems(manifests);
   const versions = [...new Set([before.versions[0] ?? first, afterward.versions[0] ?? last])];

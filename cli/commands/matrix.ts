@@ -278,15 +278,29 @@ export function evaluator(run: MatrixRun, defaultNamespace: string, stats: Evalu
  * evaluators, counted before any is run, so that a run over the cap writes no results and says why.
  */
 export function checkEvaluationLimit(pods: readonly PodInput[], evaluators: readonly Evaluator[], run: MatrixRun): void {
-  let total = 0;
-  for (const [index, input] of pods.entries()) {
-    for (const evaluate of evaluators) total += evaluate.simulationsFor(input);
-    if (total > SCALE_LIMITS.maxEvaluations) throw evaluationLimit(run, index + 1, pods.length);
+  const budget = new EvaluationBudget(evaluators, run);
+  for (const input of pods) budget.spend(input, pods.length);
+}
+
+/** The simulations counted against SCALE_LIMITS.maxEvaluations, a pod at a time (before or as pods are read). */
+export class EvaluationBudget {
+  private spent = 0;
+  private pods = 0;
+
+  constructor(
+    private readonly evaluators: readonly Evaluator[],
+    private readonly run: MatrixRun,
+  ) {}
+
+  /** Counts a pod's simulations; past the cap, the error naming this pod (of `total` when the input is all read). */
+  spend(input: PodInput, total?: number): void {
+    this.pods++;
+    for (const evaluate of this.evaluators) this.spent += evaluate.simulationsFor(input);
+    if (this.spent > SCALE_LIMITS.maxEvaluations) throw evaluationLimit(this.run, this.pods, total);
   }
 }
 
-/** The cap's error at pod `at` (of `pods`, when the input was read before simulating). */
-export function evaluationLimit(run: MatrixRun, at: number, pods?: number): UsageError {
+function evaluationLimit(run: MatrixRun, at: number, pods: number | undefined): UsageError {
   const classes = run.columns.map((c) => new Set(c.keys).size);
   return new UsageError(
     `over the limit of ${SCALE_LIMITS.maxEvaluations} pod simulations (pods x node classes x versions) at pod ${at}${pods !== undefined ? ` of ${pods}` : ''}: ${classes.length} version(s) with up to ${Math.max(...classes)} distinct node setup(s); give fewer versions, nodes with fewer distinct setups, or fewer pods per run`,
