@@ -17,7 +17,7 @@ import { dryRunJunit } from '../output/junit.js';
 import type { DryRunFormat, DryRunSummary, PodOutcome } from '../output/report.js';
 import { ChunkedWriter } from '../output/chunked-writer.js';
 import { PSP_REMOVED_IN } from '../../sim/checks/psp.js';
-import { LIMITS } from '../../io/load/source.js';
+import { LIMITS, inLineOrder } from '../../io/load/source.js';
 import type { InputError } from '../../io/load/source.js';
 import { refused } from '../output/report.js';
 import { dryRunTable } from '../output/table.js';
@@ -181,11 +181,11 @@ export async function runDryRun(argv: string[]): Promise<number> {
   for (const note of notes) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
   const format = formatFor(settings, node.kubeletVersion);
   const run = new DryRunTally(settings);
-  const simulateOne = podSimulator(settings, node);
-  let manifests: Manifests;
   // A PodSecurityPolicy anywhere in the input admits pods anywhere in it: up to 1.24 every policy is read first.
-  if (format.stream !== undefined && settings.apiserver >= PSP_REMOVED_IN) {
-    const stream = format.stream;
+  const stream = settings.apiserver >= PSP_REMOVED_IN ? format.stream : undefined;
+  let manifests: Manifests;
+  if (stream !== undefined) {
+    const simulateOne = podSimulator(settings, node, baseCluster);
     const out = new ChunkedWriter();
     let parts = 0;
     const write = (text: string) => out.write(parts++ === 0 ? stream.head + text : stream.separator + text);
@@ -194,19 +194,11 @@ export async function runDryRun(argv: string[]): Promise<number> {
       if (stream.error && errorsSeen++ < LIMITS.maxReportedErrors) write(stream.error(error));
     };
     manifests = await readManifests(settings.inputs, process.cwd(), {
-      batch(pods, errors) {
-        // A document's pods and errors in line order, as the table places errors.
-        let e = 0;
-        for (const input of pods) {
-          for (let error = errors[e]; error !== undefined && (error.line ?? 0) < input.line; error = errors[++e]) writeError(error);
-          write(format.pod(run.add(simulateOne(input, baseCluster))));
-        }
-        for (let error = errors[e]; error !== undefined; error = errors[++e]) writeError(error);
-      },
+      // A document's pods and errors in line order, as the table places errors.
+      batch: (pods, errors) => inLineOrder(pods, errors, (input) => write(format.pod(run.add(simulateOne(input)))), writeError),
       idle: () => out.flush(),
     });
-    for (const note of podSecurityPolicyNotes(manifests.podSecurityPolicies.length, [settings.apiserver])) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
-    const errors = reportInputProblems(manifests);
+    const errors = reportNotesAndProblems(manifests, settings);
     const omitted = errors.find((error) => error.omitted !== undefined);
     if (stream.error && omitted) write(stream.error(omitted));
     const summary = run.summary(manifests, errors);
@@ -214,11 +206,9 @@ export async function runDryRun(argv: string[]): Promise<number> {
     out.flush();
   } else {
     manifests = await readManifests(settings.inputs);
-    const cluster = { ...baseCluster, podSecurityPolicies: manifests.podSecurityPolicies };
-    for (const note of podSecurityPolicyNotes(manifests.podSecurityPolicies.length, [settings.apiserver])) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
-    const pods = manifests.pods.map((input) => format.pod(run.add(simulateOne(input, cluster))));
-    const errors = reportInputProblems(manifests);
-    process.stdout.write(format.document(pods, run.summary(manifests, errors)));
+    const simulateOne = podSimulator(settings, node, { ...baseCluster, podSecurityPolicies: manifests.podSecurityPolicies });
+    const pods = manifests.pods.map((input) => format.pod(run.add(simulateOne(input))));
+    process.stdout.write(format.document(pods, run.summary(manifests, reportNotesAndProblems(manifests, settings))));
   }
   // Input errors win: every result is printed, but a run that could not read all its input is not a pass.
   if (manifests.errors.length > 0) return EXIT.usage;
@@ -314,24 +304,24 @@ function clusterFor(settings: DryRunSettings): ClusterFacts {
 }
 
 /** Simulates one pod; pods naming another namespace than the default get a copy of the cluster with that name. */
-function podSimulator(settings: DryRunSettings, node: NodeFacts): (input: PodInput, cluster: ClusterFacts) => PodOutcome & { pod: Pod } {
-  const defaultNamespace = settings.namespace;
-  const clusters = new Map<string, ClusterFacts>();
-  let clustersOf: ClusterFacts | undefined;
-  return (input, cluster) => {
-    if (clustersOf !== cluster) {
-      clusters.clear();
-      clustersOf = cluster;
-    }
+function podSimulator(settings: DryRunSettings, node: NodeFacts, cluster: ClusterFacts): (input: PodInput) => PodOutcome & { pod: Pod } {
+  const clusters = new Map<string, ClusterFacts>([[settings.namespace, cluster]]);
+  return (input) => {
     const { file, line, pod, workload } = input;
-    const namespace = pod.namespace ?? defaultNamespace;
-    let podCluster = namespace === defaultNamespace ? cluster : clusters.get(namespace);
+    const namespace = pod.namespace ?? settings.namespace;
+    let podCluster = clusters.get(namespace);
     if (!podCluster) {
       podCluster = { ...cluster, namespace: { name: namespace, labels: cluster.namespace.labels } };
       clusters.set(namespace, podCluster);
     }
     return { file, line, namespace, name: podDisplayName(pod), workload, pod, decision: simulate(simInputFor(input, podCluster, node, settings)) };
   };
+}
+
+/** The PodSecurityPolicy note, then the input's notes and errors on standard error; the (capped) errors. */
+function reportNotesAndProblems(manifests: Manifests, settings: DryRunSettings): InputError[] {
+  for (const note of podSecurityPolicyNotes(manifests.podSecurityPolicies.length, [settings.apiserver])) process.stderr.write(`apparmor-sim: warning: ${note}\n`);
+  return reportInputProblems(manifests);
 }
 
 function formatFor(settings: DryRunSettings, kubelet: Minor): DryRunFormat {

@@ -3,7 +3,7 @@
 // io/load/json-stream.ts, and a YAML stream is split at its `---` lines as kubectl splits it, each document parsed on
 // its own and dropped before the next is read.
 import type { InputError, YamlDocument } from './source.js';
-import { InputFailure, LIMITS, firstInvalidUtf8, parseYamlDocumentsRecovering, readChunk } from './source.js';
+import { InputFailure, LIMITS, firstInvalidUtf8, inLineOrder, parseYamlDocumentsRecovering, readChunk } from './source.js';
 import type { JsonCut } from './json-stream.js';
 import { JsonCutter, jsonDocument, parsePiece } from './json-stream.js';
 import { SCALE_LIMITS } from './scale-limits.js';
@@ -286,16 +286,7 @@ function parseDocumentText(text: string, label: string, line: number, sink: Docu
     }
   }
   const { documents, errors } = parseYamlDocumentsRecovering(text, label, line, 'document');
-  // Errors and documents in line order.
-  let e = 0;
-  for (const doc of documents) {
-    for (let error = errors[e]; error !== undefined && (error.line ?? 0) < doc.line; error = errors[++e]) sink.error(error);
-    sink.document(doc);
-  }
-  for (; e < errors.length; e++) {
-    const error = errors[e];
-    if (error) sink.error(error);
-  }
+  inLineOrder(documents, errors, (doc) => sink.document(doc), (error) => sink.error(error));
 }
 
 /** The JSON object of a document that is one (after blank lines and an optional `---` line), from its `{` on. */

@@ -31,6 +31,19 @@ function capErrors(errors: readonly InputError[]): InputError[] {
   return omitted === 0 ? kept : [...kept, { file: 'apparmor-sim', message: `${omitted} more input error(s) not shown`, omitted }];
 }
 
+/**
+ * Items of an input (documents, pods) and its errors in line order: an error goes before the first item on a later
+ * line. Both lists are in line order already.
+ */
+export function inLineOrder<T extends { line: number }>(items: readonly T[], errors: readonly InputError[], onItem: (item: T) => void, onError: (error: InputError) => void): void {
+  let e = 0;
+  for (const item of items) {
+    for (let error = errors[e]; error !== undefined && (error.line ?? 0) < item.line; error = errors[++e]) onError(error);
+    onItem(item);
+  }
+  for (let error = errors[e]; error !== undefined; error = errors[++e]) onError(error);
+}
+
 export function formatInputError(error: InputError): string {
   const where = error.line !== undefined ? `${error.file}:${error.line}${error.column !== undefined ? `:${error.column}` : ''}` : error.file;
   return `${where}: ${error.message}`;
