@@ -8,7 +8,7 @@ import { isPodSecurityPolicyObject, readPodSecurityPolicyObject } from '../../io
 import type { InputError, YamlDocument } from '../../io/load/source.js';
 import type { WalkReport } from '../../io/load/source.js';
 import { InputFailure, LIMITS, expandPaths, formatInputError, nonRegularKind, openRegularFile, systemMessage } from '../../io/load/source.js';
-import type { CollectedPod } from './workloads.js';
+import type { CollectedPod, CollectedSkip, Collector } from './workloads.js';
 import { WORKLOAD_TEMPLATES, collectObject } from './workloads.js';
 import type { InputFormat } from '../../io/load/document-stream.js';
 import { formatOf, readDocuments } from '../../io/load/document-stream.js';
@@ -18,13 +18,8 @@ export const STDIN_LABEL = '<stdin>';
 /** A pod to simulate with where it came from; workloads.ts builds them. */
 export type PodInput = CollectedPod;
 
-export interface SkippedDocument {
-  file: string;
-  line: number;
-  kind: string;
-  name: string;
-  why: string;
-}
+/** A document that is not a pod or a workload: listed with where it is and why. */
+export type SkippedDocument = CollectedSkip;
 
 export interface Manifests {
   pods: PodInput[];
@@ -56,7 +51,7 @@ export interface ManifestStream {
 export async function readManifests(inputs: readonly string[], cwd = process.cwd(), stream?: ManifestStream): Promise<Manifests> {
   const manifests: Manifests = { pods: [], skipped: [], errors: [], notes: [], files: [], podSecurityPolicies: [] };
   const batch: PodInput[] = [];
-  const collector: Collector = { pods: batch, skipped: manifests.skipped, podSecurityPolicies: manifests.podSecurityPolicies };
+  const collector: ManifestCollector = { pods: batch, skipped: manifests.skipped, podSecurityPolicies: manifests.podSecurityPolicies };
   const hand = (errors: InputError[]) => {
     if (batch.length === 0 && errors.length === 0) return;
     errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
@@ -104,9 +99,7 @@ export async function readManifests(inputs: readonly string[], cwd = process.cwd
 }
 
 /** Where collect() puts what it finds: pods of the current document, skips and PodSecurityPolicies of all. */
-interface Collector {
-  pods: PodInput[];
-  skipped: SkippedDocument[];
+interface ManifestCollector extends Collector {
   podSecurityPolicies: PodSecurityPolicyFacts[];
 }
 
@@ -174,7 +167,7 @@ export function displayPath(file: string, cwd: string): string {
 
 type Path = (string | number)[];
 
-function collect(doc: YamlDocument, value: unknown, path: Path, out: Collector, errors: InputError[]): void {
+function collect(doc: YamlDocument, value: unknown, path: Path, out: ManifestCollector, errors: InputError[]): void {
   // An empty document (helm template renders one per empty template, `# Source:` comment only) is nothing.
   if (value === null || value === undefined) return;
   const line = doc.lineOf(path);
