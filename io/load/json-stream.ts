@@ -181,17 +181,8 @@ export class JsonCutter {
             continue;
           }
           // Anything else at the top is cut whole: an array, or a scalar the reader reports as not an object.
-          this.startPiece(position(i), 'object');
+          this.startPiece(position(i), 'object', byte, 1);
           keepFrom = i;
-          if (byte === OPEN_BRACKET) {
-            this.pieceDepth = 1;
-            this.depth = 1;
-          } else if (byte === QUOTE) {
-            this.scalarPiece = true;
-            this.inString = true;
-          } else {
-            this.scalarPiece = true;
-          }
           i++;
           continue;
         }
@@ -254,17 +245,8 @@ export class JsonCutter {
             i++;
             continue;
           }
-          this.startPiece(position(i), 'item');
+          this.startPiece(position(i), 'item', byte, 3);
           keepFrom = i;
-          if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
-            this.pieceDepth = 1;
-            this.depth = 3;
-          } else if (byte === QUOTE) {
-            this.scalarPiece = true;
-            this.inString = true;
-          } else {
-            this.scalarPiece = true;
-          }
           i++;
           continue;
         }
@@ -334,15 +316,19 @@ export class JsonCutter {
     }
   }
 
-  private startPiece(at: { line: number; column: number }, role: 'item' | 'object'): void {
+  /** A piece whose first byte is `first`: an object or array (opening nesting level `depth`), a string or a scalar. */
+  private startPiece(at: { line: number; column: number }, role: 'item' | 'object', first: number, depth: number): void {
     this.mode = 'piece';
     this.pieceStart = at;
     this.parts = [];
     this.size = 0;
     this.pieceTooBig = false;
-    this.scalarPiece = false;
-    this.pieceDepth = 0;
     this.role = role;
+    const collection = first === OPEN_BRACE || first === OPEN_BRACKET;
+    this.scalarPiece = !collection;
+    this.pieceDepth = collection ? 1 : 0;
+    if (collection) this.depth = depth;
+    if (first === QUOTE) this.inString = true;
   }
 
   private role: 'item' | 'object' = 'object';
