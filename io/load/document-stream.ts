@@ -3,7 +3,7 @@
 // io/load/json-stream.ts, and a YAML stream is split at its `---` lines as kubectl splits it, each document parsed on
 // its own and dropped before the next is read.
 import type { InputError, YamlDocument } from './source.js';
-import { InputFailure, LIMITS, firstInvalidUtf8, inLineOrder, parseYamlDocumentsRecovering, readChunk } from './source.js';
+import { InputFailure, LIMITS, firstInvalidUtf8, inLineOrder, newlineBytesIn, newlinesIn, parseYamlDocumentsRecovering, readChunk } from './source.js';
 import type { JsonCut } from './json-stream.js';
 import { JsonCutter, jsonDocument, parsePiece } from './json-stream.js';
 import { SCALE_LIMITS } from './scale-limits.js';
@@ -29,7 +29,6 @@ export interface DocumentSink {
 }
 
 const CHUNK_BYTES = 1 << 20;
-const NEWLINE = 0x0a;
 
 interface Consumer {
   push(bytes: Buffer, text: string): void;
@@ -73,7 +72,7 @@ export function readDocuments(fd: number, label: string, format: InputFormat, si
       // Blanks beyond a document's size are YAML (an empty document, over the size limit): not held any longer.
       if (first === -1 && heldBytes <= LIMITS.maxFileBytes) {
         held.push(bytes);
-        lines += countNewlines(bytes, bytes.length);
+        lines += newlineBytesIn(bytes);
         continue;
       }
       consumer = consumerFor(first !== -1 && bytes[first] === 0x7b ? 'json' : 'yaml', label, sink);
@@ -84,7 +83,7 @@ export function readDocuments(fd: number, label: string, format: InputFormat, si
     const stop = (at: number, message: string) => {
       const good = bytes.subarray(0, at);
       if (at > 0) active.push(good, new TextDecoder('utf-8', { ignoreBOM: true }).decode(good));
-      sink.error({ file: label, line: lines + countNewlines(bytes, at), message });
+      sink.error({ file: label, line: lines + newlineBytesIn(bytes, at), message });
     };
     const nul = bytes.indexOf(0);
     if (nul !== -1) {
@@ -100,7 +99,7 @@ export function readDocuments(fd: number, label: string, format: InputFormat, si
       stop(firstInvalidUtf8(bytes), 'invalid UTF-8: expected YAML text');
       return;
     }
-    lines += countNewlines(bytes, bytes.length);
+    lines += newlineBytesIn(bytes);
     active.push(bytes, text);
   }
   try {
@@ -216,7 +215,7 @@ class YamlSplitter implements Consumer {
   private append(text: string): void {
     if (text === '') return;
     if (this.oversized) {
-      this.oversizedLines += countLines(text);
+      this.oversizedLines += newlinesIn(text);
       return;
     }
     this.parts.push(text);
@@ -229,7 +228,7 @@ class YamlSplitter implements Consumer {
         message: `a YAML document of more than ${LIMITS.maxFileBytes} characters, over the limit${looksJson ? ' (a JSON List is read an item at a time from a .json file or from standard input)' : ''}`,
       });
       this.oversized = true;
-      this.oversizedLines = this.parts.reduce((n, part) => n + countLines(part), 0);
+      this.oversizedLines = this.parts.reduce((n, part) => n + newlinesIn(part), 0);
       this.parts = [];
       this.partsLength = 0;
     }
@@ -247,7 +246,7 @@ class YamlSplitter implements Consumer {
     this.partsLength = 0;
     if (text === '') return;
     const line = this.startLine;
-    this.startLine += countLines(text);
+    this.startLine += newlinesIn(text);
     parseDocumentText(text, this.label, line, this.sink);
   }
 }
@@ -298,7 +297,7 @@ function jsonBody(text: string): { text: string; lineOffset: number } | undefine
     at = skipBlank(text, end + 1);
   }
   if (text.charCodeAt(at) !== 0x7b) return undefined;
-  return { text: text.slice(at), lineOffset: countLines(text.slice(0, at)) };
+  return { text: text.slice(at), lineOffset: newlinesIn(text.slice(0, at)) };
 }
 
 function skipBlank(text: string, from: number): number {
@@ -322,16 +321,4 @@ function deeperThan(text: string, max: number): boolean {
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return false;
-}
-
-function countLines(text: string): number {
-  let count = 0;
-  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
-  return count;
-}
-
-function countNewlines(bytes: Buffer, end: number): number {
-  let count = 0;
-  for (let at = bytes.indexOf(NEWLINE); at !== -1 && at < end; at = bytes.indexOf(NEWLINE, at + 1)) count++;
-  return count;
 }

@@ -210,9 +210,21 @@ export function decodeText(buffer: Buffer, label: string): string {
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function lineAtByte(buffer: Buffer, offset: number): number {
-  let line = 1;
-  for (let at = buffer.indexOf(10); at !== -1 && at < offset; at = buffer.indexOf(10, at + 1)) line++;
-  return line;
+  return 1 + newlineBytesIn(buffer, offset);
+}
+
+/** Line breaks among the bytes before `end`. */
+export function newlineBytesIn(bytes: Buffer, end = bytes.length): number {
+  let count = 0;
+  for (let at = bytes.indexOf(10); at !== -1 && at < end; at = bytes.indexOf(10, at + 1)) count++;
+  return count;
+}
+
+/** Line breaks in the text before `end`. */
+export function newlinesIn(text: string, end = text.length): number {
+  let count = 0;
+  for (let at = text.indexOf('\n'); at !== -1 && at < end; at = text.indexOf('\n', at + 1)) count++;
+  return count;
 }
 
 /** Offset of the first byte that does not belong to a well-formed UTF-8 sequence (RFC 3629: no overlongs, surrogates, or code points past U+10FFFF). */
@@ -385,9 +397,7 @@ function jsonCommentLine(text: string): number | undefined {
 }
 
 function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let at = text.indexOf('\n'); at !== -1 && at < offset; at = text.indexOf('\n', at + 1)) line++;
-  return line;
+  return 1 + newlinesIn(text, offset);
 }
 
 /** Where an alias that names no earlier anchor is (yaml reports it without a position). */
