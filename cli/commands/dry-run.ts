@@ -15,7 +15,7 @@ import type { AfterSettings } from './impact.js';
 import { dryRunJson } from '../output/json.js';
 import { dryRunJunit } from '../output/junit.js';
 import type { DryRunFormat, DryRunSummary, PodOutcome } from '../output/report.js';
-import { ChunkedWriter } from '../output/chunked-writer.js';
+import { PartsWriter } from '../output/chunked-writer.js';
 import { PSP_REMOVED_IN } from '../../sim/checks/psp.js';
 import { LIMITS, inLineOrder } from '../../io/load/source.js';
 import type { InputError } from '../../io/load/source.js';
@@ -186,24 +186,21 @@ export async function runDryRun(argv: string[]): Promise<number> {
   let manifests: Manifests;
   if (stream !== undefined) {
     const simulateOne = podSimulator(settings, node, baseCluster);
-    const out = new ChunkedWriter();
-    let parts = 0;
-    const write = (text: string) => out.write(parts++ === 0 ? stream.head + text : stream.separator + text);
+    const parts = new PartsWriter(stream.head, stream.separator);
     let errorsSeen = 0;
     const writeError = (error: InputError) => {
-      if (stream.error && errorsSeen++ < LIMITS.maxReportedErrors) write(stream.error(error));
+      if (stream.error && errorsSeen++ < LIMITS.maxReportedErrors) parts.add(stream.error(error));
     };
     manifests = await readManifests(settings.inputs, process.cwd(), {
       // A document's pods and errors in line order, as the table places errors.
-      batch: (pods, errors) => inLineOrder(pods, errors, (input) => write(format.pod(run.add(simulateOne(input)))), writeError),
-      idle: () => out.flush(),
+      batch: (pods, errors) => inLineOrder(pods, errors, (input) => parts.add(format.pod(run.add(simulateOne(input)))), writeError),
+      idle: () => parts.flush(),
     });
     const errors = reportNotesAndProblems(manifests, settings);
     const omitted = errors.find((error) => error.omitted !== undefined);
-    if (stream.error && omitted) write(stream.error(omitted));
+    if (stream.error && omitted) parts.add(stream.error(omitted));
     const summary = run.summary(manifests, errors);
-    out.write(parts === 0 ? format.document([], summary) : stream.tail(summary));
-    out.flush();
+    parts.end(() => stream.tail(summary), () => format.document([], summary));
   } else {
     manifests = await readManifests(settings.inputs);
     const simulateOne = podSimulator(settings, node, { ...baseCluster, podSecurityPolicies: manifests.podSecurityPolicies });

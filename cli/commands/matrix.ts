@@ -12,7 +12,7 @@ import { paletteFor } from '../output/color.js';
 import type { MatrixFormat, MatrixOutcome, MatrixCell, MatrixSummary } from '../output/matrix.js';
 import { matrixJson, matrixJunit, matrixTable } from '../output/matrix.js';
 import { matrixSarif } from '../output/sarif.js';
-import { ChunkedWriter } from '../output/chunked-writer.js';
+import { PartsWriter } from '../output/chunked-writer.js';
 import type { ClusterNode, LoadedCluster } from '../../io/load/cluster.js';
 import { loadCluster } from '../../io/load/cluster.js';
 import type { DryRunSettings } from './dry-run.js';
@@ -57,9 +57,8 @@ export async function runMatrix(settings: DryRunSettings): Promise<number> {
   const rendered: string[] = [];
   const summary: MatrixSummary = { pods: 0, runEverywhere: 0, refused: 0, variesByNode: 0, variesByVersion: 0, unschedulable: 0, skipped: manifests.skipped, errors: [], versions: run.versions, nodes: run.clusterMode ? (run.columns[0]?.nodes ?? []) : [], clusterMode: run.clusterMode, notes: run.notes };
   let failing = false;
-  const out = new ChunkedWriter();
   const streaming = format.streaming;
-  if (streaming) out.write(streaming.head);
+  const parts = streaming ? new PartsWriter(streaming.head, streaming.separator) : undefined;
   const evaluate = evaluator(run, settings.namespace);
   checkEvaluationLimit(manifests.pods, [evaluate], run);
   for (const input of manifests.pods) {
@@ -78,22 +77,13 @@ export async function runMatrix(settings: DryRunSettings): Promise<number> {
     if (unschedulable) summary.unschedulable++;
     if (!unschedulable && !outcome.refused) summary.runEverywhere++;
     if (!outcome.suppressed && outcome.cells.some((c) => c.groups.some((g) => failsOn(settings.failOn, outcome.input.pod, g.decision)))) failing = true;
-    if (!streaming) rendered.push(format.pod(outcome));
-    else out.write(summary.pods > 1 ? streaming.separator + format.pod(outcome) : format.pod(outcome));
+    if (parts) parts.add(format.pod(outcome));
+    else rendered.push(format.pod(outcome));
   }
   summary.errors = reportInputProblems(manifests);
-  if (streaming) {
-    // An empty result list is `[]`, as the non-streamed document writes it.
-    if (summary.pods === 0) {
-      out.reset();
-      out.write(format.document([], summary));
-    } else {
-      out.write(streaming.tail(summary));
-    }
-  } else {
-    out.write(format.document(rendered, summary));
-  }
-  out.flush();
+  // An empty result list is `[]`, as the whole document writes it.
+  if (streaming && parts) parts.end(() => streaming.tail(summary), () => format.document([], summary));
+  else process.stdout.write(format.document(rendered, summary));
   if (summary.errors.length > 0) return EXIT.usage;
   return failing ? EXIT.refusedOrFailed : EXIT.ok;
 }

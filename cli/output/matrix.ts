@@ -72,7 +72,7 @@ export interface MatrixFormat {
    * Formats whose document is `head`, the pods joined by `separator`, then `tail`, can be written as the pods are
    * simulated, so that the output is never held in memory whole (the 10,000-pod, 50-node JSON is tens of MB).
    */
-  streaming?: { head: string; separator: string; empty: string; tail(summary: MatrixSummary): string } | undefined;
+  streaming?: { head: string; separator: string; tail(summary: MatrixSummary): string } | undefined;
 }
 
 const INDENT = '    ';
@@ -336,7 +336,7 @@ export function matrixJson(explain: boolean): MatrixFormat {
       const results = pods.length > 0 ? `[\n${pods.join(',\n')}\n  ]` : '[]';
       return `${DRY_RUN_JSON_HEAD}${results}${jsonTail(summary)}`;
     },
-    streaming: { head: `${DRY_RUN_JSON_HEAD}[\n`, separator: ',\n', empty: '[]', tail: (summary) => `\n  ]${jsonTail(summary)}` },
+    streaming: { head: `${DRY_RUN_JSON_HEAD}[\n`, separator: ',\n', tail: (summary) => `\n  ]${jsonTail(summary)}` },
   };
 }
 
