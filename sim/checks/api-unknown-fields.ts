@@ -75,7 +75,7 @@ export const apiUnknownFields: Check = {
  * (`json:"initContainers,omitempty"`, client-go@v3.0.0 pkg/api/v1/types.go). The decoder drops the field silently
  * (no unknown-field warnings before 1.25), so later checks never see those containers.
  */
-const INIT_CONTAINERS_FIELD_FROM = 6;
+export const INIT_CONTAINERS_FIELD_FROM: Minor = 6;
 
 export const apiUnknownInitContainers: Check = {
   id: 'api-drop-unknown-init-containers-field',

@@ -15,6 +15,7 @@ import { fieldValidationErrors } from './api-validate-fields.js';
 import { apiValidateAnnotationFieldMatch } from './api-validate-match.js';
 import { apiValidateWindows } from './api-validate-windows.js';
 import { EPHEMERAL_FIELD_FROM } from './ephemeral.js';
+import { INIT_CONTAINERS_FIELD_FROM } from './api-unknown-fields.js';
 
 function workloadOf(ctx: CheckContext): WorkloadKindInfo {
   if (!ctx.workload) throw new Error('workload check without a workload');
@@ -36,8 +37,6 @@ function rebase(errors: readonly FieldError[] | undefined, templatePath: string)
   return (errors ?? []).map((e) => ({ ...e, field: templateField(e.field, templatePath) }));
 }
 
-/** spec.initContainers is a field from 1.6 (see api-unknown-fields.ts). */
-const INIT_CONTAINERS_FIELD_FROM: Minor = 6;
 
 /**
  * Decoding the workload: fields the API server of that version does not know are refused (fieldValidation=Strict,
